@@ -1,0 +1,143 @@
+/**
+ * Keyed operations on the repository config (format.md §5.2): create a
+ * repository, unlock it with any one method, add and remove unlock methods.
+ * Every rewrite re-MACs the header and bumps its generation; the root key and
+ * so every data key stay the same.
+ */
+import { assertBytes, concatBytes, toHex, utf8 } from './bytes.ts';
+import { CofferError, fail } from './errors.ts';
+import { CONFIG_VERSION, type ConfigHeader, encodeConfigBody, encodeConfigHeader, parseConfigHeader } from './formats/config-header.ts';
+import { type Keyslot, KEYSLOT_TYPE_CODES, keyslotTypeName } from './formats/keyslot.ts';
+import { type SlotDescription, decodeSlotMetadata } from './formats/slot-metadata.ts';
+import { deriveSubkey, generateRepositoryId, generateRootKey, ROOT_KEY_BYTES } from './key-hierarchy.ts';
+import { type UnlockSecret, createKeyslot, openKeyslot } from './keyslots.ts';
+import { LABELS } from './labels.ts';
+import { hmacSha256, hmacSha256Verify } from './primitives.ts';
+
+export interface NewKeyslot {
+  readonly description: SlotDescription;
+  readonly secret: UnlockSecret;
+}
+
+export interface InitRepositoryInput extends NewKeyslot {
+  readonly params?: Uint8Array;
+  /** Milliseconds since the epoch; defaults to Date.now(). */
+  readonly createdAt?: number;
+}
+
+export interface UnlockedRepository {
+  readonly config: ConfigHeader;
+  readonly rootKey: Uint8Array;
+  /** The slot that opened. */
+  readonly slot: Keyslot;
+}
+
+/** A new repository: fresh root key and repository id, one keyslot, generation 1. */
+export async function initRepository(input: InitRepositoryInput): Promise<{ configBytes: Uint8Array } & UnlockedRepository> {
+  const rootKey = generateRootKey();
+  const repositoryId = generateRepositoryId();
+  const slot = await createKeyslot({ repositoryId, rootKey, description: input.description, secret: input.secret });
+  const config: ConfigHeader = {
+    version: CONFIG_VERSION,
+    flags: 0,
+    repositoryId,
+    createdAt: input.createdAt ?? Date.now(),
+    generation: 1,
+    params: input.params ?? new Uint8Array(0),
+    keyslots: [slot],
+  };
+  return { configBytes: await sealConfig(config, rootKey), config, rootKey, slot };
+}
+
+/** Encodes `config` and appends its MAC under the root key's config-MAC subkey. */
+export async function sealConfig(config: ConfigHeader, rootKey: Uint8Array): Promise<Uint8Array> {
+  const body = encodeConfigBody(config);
+  const mac = await hmacSha256(await configMacKey(rootKey, config.repositoryId), configMacInput(body));
+  return encodeConfigHeader(config, mac);
+}
+
+/**
+ * Opens the config with one unlock method. With `slotId`, only that slot is
+ * tried (passkeys need it: their PRF input is per slot); otherwise every slot of
+ * the secret's type is. Then the header MAC is verified with the unwrapped root
+ * key, so a config whose other slots or params were altered is refused too.
+ */
+export async function unlockRepository(configBytes: Uint8Array, secret: UnlockSecret, options: { slotId?: Uint8Array } = {}): Promise<UnlockedRepository> {
+  const parsed = parseConfigHeader(configBytes);
+  const { config } = parsed;
+  const wanted = KEYSLOT_TYPE_CODES[secret.type];
+  const candidates = config.keyslots.filter(
+    (slot) => slot.type === wanted && (options.slotId === undefined || toHex(slot.slotId) === toHex(options.slotId)),
+  );
+  if (candidates.length === 0) {
+    fail('E_WRONG_KEY', options.slotId === undefined ? `the repository has no ${secret.type} slot` : `no ${secret.type} slot has that id`);
+  }
+  let lastError: unknown;
+  for (const slot of candidates) {
+    try {
+      const rootKey = await openKeyslot(config.repositoryId, slot, secret);
+      const key = await configMacKey(rootKey, config.repositoryId);
+      if (!(await hmacSha256Verify(key, configMacInput(parsed.body), parsed.mac))) {
+        fail('E_AUTH_FAILED', 'the repository config was modified (header MAC mismatch)');
+      }
+      return { config, rootKey, slot };
+    } catch (error) {
+      // Only "not this key" moves on to the next slot; tampering stops at once.
+      if (!(error instanceof CofferError) || error.code !== 'E_WRONG_KEY') throw error;
+      lastError = error;
+    }
+  }
+  throw lastError instanceof CofferError ? lastError : new CofferError('E_WRONG_KEY', `no ${secret.type} slot opens with this key`);
+}
+
+/** Adds an unlock method. The caller proves possession of the root key by having unlocked the repository. */
+export async function addKeyslot(unlocked: UnlockedRepository, added: NewKeyslot): Promise<{ configBytes: Uint8Array; config: ConfigHeader; slot: Keyslot }> {
+  const slot = await createKeyslot({ repositoryId: unlocked.config.repositoryId, rootKey: unlocked.rootKey, ...added });
+  const config = nextGeneration(unlocked.config, [...unlocked.config.keyslots, slot]);
+  return { configBytes: await sealConfig(config, unlocked.rootKey), config, slot };
+}
+
+/** Removes an unlock method; refuses to remove the last one (`E_LAST_KEYSLOT`). */
+export async function removeKeyslot(unlocked: UnlockedRepository, slotId: Uint8Array): Promise<{ configBytes: Uint8Array; config: ConfigHeader }> {
+  const id = toHex(slotId);
+  const remaining = unlocked.config.keyslots.filter((slot) => toHex(slot.slotId) !== id);
+  if (remaining.length === unlocked.config.keyslots.length) fail('E_INVALID_ARGUMENT', 'no keyslot has that id');
+  const openable = remaining.filter((slot) => keyslotTypeName(slot.type) !== undefined);
+  if (openable.length === 0) fail('E_LAST_KEYSLOT', 'refusing to remove the last unlock method: the backup would be lost');
+  const config = nextGeneration(unlocked.config, remaining);
+  return { configBytes: await sealConfig(config, unlocked.rootKey), config };
+}
+
+/** Refuses a config older than the newest generation this client has seen (format.md §5.3). */
+export function checkConfigFreshness(config: ConfigHeader, newestSeenGeneration: number): void {
+  if (config.generation < newestSeenGeneration) {
+    fail('E_ROLLBACK', `the repository config is generation ${String(config.generation)}, older than generation ${String(newestSeenGeneration)} seen before`);
+  }
+}
+
+export interface KeyslotSummary {
+  readonly slotId: string;
+  readonly typeCode: number;
+  /** Absent for slot types this version does not know; such slots are kept, never opened. */
+  readonly description?: SlotDescription;
+}
+
+export function describeKeyslots(config: ConfigHeader): KeyslotSummary[] {
+  return config.keyslots.map((slot) => {
+    const summary = { slotId: toHex(slot.slotId), typeCode: slot.type };
+    return keyslotTypeName(slot.type) === undefined ? summary : { ...summary, description: decodeSlotMetadata(slot.type, slot.metadata) };
+  });
+}
+
+function nextGeneration(config: ConfigHeader, keyslots: readonly Keyslot[]): ConfigHeader {
+  return { ...config, generation: config.generation + 1, keyslots };
+}
+
+async function configMacKey(rootKey: Uint8Array, repositoryId: Uint8Array): Promise<Uint8Array> {
+  assertBytes(rootKey, 'root key', ROOT_KEY_BYTES);
+  return deriveSubkey(rootKey, repositoryId, 'configMac');
+}
+
+function configMacInput(body: Uint8Array): Uint8Array {
+  return concatBytes(utf8(LABELS.configMac), body);
+}

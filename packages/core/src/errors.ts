@@ -1,0 +1,45 @@
+/**
+ * One error class for everything core throws, with a stable string code that
+ * callers branch on. Messages are for humans and may change; codes may not.
+ * Messages never contain key material, PRF output, passwords or plaintext.
+ */
+
+/** The catalog: every code core can throw, with what it means. `docs/errors.md` lists the same codes (a test keeps them in step). */
+export const ERROR_CATALOG = {
+  E_FORMAT: 'The bytes or text do not follow the documented layout (bad magic, bad field value, trailing data).',
+  E_TRUNCATED: 'The input ends before a field or a declared length is complete.',
+  E_TOO_LARGE: 'A declared length or a count exceeds the documented limit; nothing was allocated for it.',
+  E_UNSUPPORTED_VERSION: 'The structure has a version or type this implementation does not know.',
+  E_AUTH_FAILED: 'Authentication failed: the data was modified, truncated, moved to another place or bound to other associated data.',
+  E_WRONG_KEY: 'The key does not open this keyslot or repository (its key-commitment tag does not match).',
+  E_RECOVERY_KEY_FORMAT: 'The text is not shaped like a recovery key (wrong length once spaces and dashes are removed).',
+  E_RECOVERY_KEY_TYPO: 'The recovery key has a character outside the alphabet or its checksum does not match: it was mistyped.',
+  E_INVALID_ARGUMENT: 'The caller passed a parameter of the wrong type, length or range.',
+  E_ROLLBACK: 'The repository presents an older or forked state than one this client has already seen.',
+  E_LAST_KEYSLOT: 'Removing this keyslot would leave the repository with no way to unlock it.',
+  E_KEY_USAGE_LIMIT: 'The per-key message limit was reached; derive a fresh key before sealing more.',
+  E_CRYPTO_UNAVAILABLE: 'The runtime has no WebCrypto (globalThis.crypto.subtle).',
+} as const;
+
+export type CofferErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as CofferErrorCode[];
+
+export class CofferError extends Error {
+  override readonly name = 'CofferError';
+  readonly code: CofferErrorCode;
+
+  constructor(code: CofferErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isCofferError(value: unknown, code?: CofferErrorCode): value is CofferError {
+  return value instanceof CofferError && (code === undefined || value.code === code);
+}
+
+/** Shorthand used by the parsers and checks below. */
+export function fail(code: CofferErrorCode, message: string, cause?: unknown): never {
+  throw new CofferError(code, message, cause === undefined ? undefined : { cause });
+}

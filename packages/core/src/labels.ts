@@ -1,0 +1,31 @@
+/**
+ * Every domain-separation label Coffer feeds to HKDF, HMAC or AES-GCM AAD.
+ * Each label names its purpose and carries the format version, so a key or tag
+ * made for one purpose can never be accepted for another, nor by a later
+ * version that changes the construction. `docs/format.md` §3 lists the same
+ * strings; a test reads that table and compares.
+ */
+export const LABELS = {
+  // Subkeys of the repository root key (format.md §3.2).
+  blobEncryptionKey: 'coffer/v1/key/blob-encryption',
+  blobIdKey: 'coffer/v1/key/blob-id',
+  manifestKey: 'coffer/v1/key/manifest',
+  indexKey: 'coffer/v1/key/index',
+  chunkerKey: 'coffer/v1/key/chunker',
+  configMacKey: 'coffer/v1/key/config-mac',
+  // Slot keys, one per unlock method (format.md §4.3).
+  slotPasskeyPortable: 'coffer/v1/slot/passkey-portable',
+  slotPasskeyHybrid: 'coffer/v1/slot/passkey-hybrid',
+  slotPassword: 'coffer/v1/slot/password',
+  slotRecoveryKey: 'coffer/v1/slot/recovery-key',
+  // From a slot key to its wrapping key and key-commitment tag (format.md §4.4).
+  slotWrapKey: 'coffer/v1/slot/wrap',
+  slotCommitment: 'coffer/v1/slot/commit',
+  // Prefix of the WebAuthn PRF input of a passkey slot (format.md §4.3).
+  passkeyPrfInput: 'coffer/v1/passkey-prf',
+  // Associated-data prefixes (format.md §4.4, §5).
+  slotAad: 'coffer/v1/keyslot',
+  configMac: 'coffer/v1/config',
+} as const;
+
+export type LabelName = keyof typeof LABELS;

@@ -1,0 +1,43 @@
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects run the same core tests: in Node, and in Debian's Chromium
+ * driven by Playwright. The browser is never downloaded by a test tool:
+ * scripts/ensure-chromium.ts installs the Debian package when it is missing.
+ */
+const CHROMIUM = process.env.COFFER_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const coreTests = ['packages/core/test/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: 'node', include: coreTests, environment: 'node', testTimeout: 120_000 },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: coreTests,
+          testTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
