@@ -25,7 +25,7 @@ export const RECOVERY_KEY_LENGTH = RECOVERY_KEY_SECRET_SYMBOLS + RECOVERY_KEY_CH
 export const RECOVERY_KEY_GROUP = 4;
 
 const MODULUS = RECOVERY_KEY_ALPHABET.length; // 31
-const SYMBOL_OF = new Map([...RECOVERY_KEY_ALPHABET].map((char, value) => [char, value]));
+const SYMBOL_OF = new Map(Array.from({ length: MODULUS }, (_, value) => [RECOVERY_KEY_ALPHABET.charAt(value), value]));
 /** Characters people type for ones we left out; named in the error so they can fix it. */
 const LOOK_ALIKES = new Set(['0', 'O', '1', 'I', 'L']);
 /** Everything a person or a copy-paste may put between groups. */
@@ -80,9 +80,8 @@ export function parseRecoveryKey(input: string): RecoveryKey {
   if (typeof input !== 'string') fail('E_INVALID_ARGUMENT', 'recovery key must be a string');
   if (input.length > 1024) fail('E_RECOVERY_KEY_FORMAT', 'recovery key text is far too long');
   const compact = input.replace(SEPARATORS, '').toUpperCase();
-  const length = [...compact].length;
-  if (length !== RECOVERY_KEY_LENGTH) {
-    fail('E_RECOVERY_KEY_FORMAT', `a recovery key has ${String(RECOVERY_KEY_LENGTH)} characters, this has ${String(length)}`);
+  if (compact.length !== RECOVERY_KEY_LENGTH) {
+    fail('E_RECOVERY_KEY_FORMAT', `a recovery key has ${String(RECOVERY_KEY_LENGTH)} characters, this has ${String(compact.length)}`);
   }
   const symbols = new Uint8Array(RECOVERY_KEY_LENGTH);
   for (let i = 0; i < RECOVERY_KEY_LENGTH; i++) {
