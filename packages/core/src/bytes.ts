@@ -64,6 +64,11 @@ export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Entry points take objects from callers that may not be typed (JavaScript, JSON); check before reading fields. */
+export function assertObject(value: unknown, what: string): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) fail('E_INVALID_ARGUMENT', `${what} must be an object`);
+}
+
 export function assertBytes(value: unknown, what: string, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) fail('E_INVALID_ARGUMENT', `${what} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {

@@ -4,7 +4,7 @@
  * Every rewrite re-MACs the header and bumps its generation; the root key and
  * so every data key stay the same.
  */
-import { assertBytes, concatBytes, toHex, utf8 } from './bytes.ts';
+import { assertBytes, assertObject, concatBytes, constantTimeEqual, toHex, utf8 } from './bytes.ts';
 import { CofferError, fail } from './errors.ts';
 import { CONFIG_VERSION, type ConfigHeader, encodeConfigBody, encodeConfigHeader, parseConfigHeader } from './formats/config-header.ts';
 import { type Keyslot, KEYSLOT_TYPE_CODES, keyslotTypeName } from './formats/keyslot.ts';
@@ -30,10 +30,19 @@ export interface UnlockedRepository {
   readonly rootKey: Uint8Array;
   /** The slot that opened. */
   readonly slot: Keyslot;
+  /** The verified config MAC: with the generation, what a client remembers (format.md §5.3). */
+  readonly mac: Uint8Array;
+}
+
+/** What a client remembers of the newest config it verified, per repository. */
+export interface SeenConfig {
+  readonly generation: number;
+  readonly mac: Uint8Array;
 }
 
 /** A new repository: fresh root key and repository id, one keyslot, generation 1. */
 export async function initRepository(input: InitRepositoryInput): Promise<{ configBytes: Uint8Array } & UnlockedRepository> {
+  assertObject(input, 'repository input');
   const rootKey = generateRootKey();
   const repositoryId = generateRepositoryId();
   const slot = await createKeyslot({ repositoryId, rootKey, description: input.description, secret: input.secret });
@@ -46,7 +55,8 @@ export async function initRepository(input: InitRepositoryInput): Promise<{ conf
     params: input.params ?? new Uint8Array(0),
     keyslots: [slot],
   };
-  return { configBytes: await sealConfig(config, rootKey), config, rootKey, slot };
+  const configBytes = await sealConfig(config, rootKey);
+  return { configBytes, config, rootKey, slot, mac: configBytes.slice(-32) };
 }
 
 /** Encodes `config` and appends its MAC under the root key's config-MAC subkey. */
@@ -63,9 +73,12 @@ export async function sealConfig(config: ConfigHeader, rootKey: Uint8Array): Pro
  * key, so a config whose other slots or params were altered is refused too.
  */
 export async function unlockRepository(configBytes: Uint8Array, secret: UnlockSecret, options: { slotId?: Uint8Array } = {}): Promise<UnlockedRepository> {
+  assertObject(secret, 'unlock secret');
+  if (options.slotId !== undefined) assertBytes(options.slotId, 'slot id');
   const parsed = parseConfigHeader(configBytes);
   const { config } = parsed;
-  const wanted = KEYSLOT_TYPE_CODES[secret.type];
+  const wanted = KEYSLOT_TYPE_CODES[secret.type] as number | undefined;
+  if (wanted === undefined) fail('E_INVALID_ARGUMENT', 'unknown unlock secret type');
   const candidates = config.keyslots.filter(
     (slot) => slot.type === wanted && (options.slotId === undefined || toHex(slot.slotId) === toHex(options.slotId)),
   );
@@ -80,7 +93,7 @@ export async function unlockRepository(configBytes: Uint8Array, secret: UnlockSe
       if (!(await hmacSha256Verify(key, configMacInput(parsed.body), parsed.mac))) {
         fail('E_AUTH_FAILED', 'the repository config was modified (header MAC mismatch)');
       }
-      return { config, rootKey, slot };
+      return { config, rootKey, slot, mac: parsed.mac };
     } catch (error) {
       // Only "not this key" moves on to the next slot; tampering stops at once.
       if (!(error instanceof CofferError) || error.code !== 'E_WRONG_KEY') throw error;
@@ -91,28 +104,41 @@ export async function unlockRepository(configBytes: Uint8Array, secret: UnlockSe
 }
 
 /** Adds an unlock method. The caller proves possession of the root key by having unlocked the repository. */
-export async function addKeyslot(unlocked: UnlockedRepository, added: NewKeyslot): Promise<{ configBytes: Uint8Array; config: ConfigHeader; slot: Keyslot }> {
+export async function addKeyslot(unlocked: UnlockedRepository, added: NewKeyslot): Promise<UnlockedRepository & { configBytes: Uint8Array; added: Keyslot }> {
   const slot = await createKeyslot({ repositoryId: unlocked.config.repositoryId, rootKey: unlocked.rootKey, ...added });
   const config = nextGeneration(unlocked.config, [...unlocked.config.keyslots, slot]);
-  return { configBytes: await sealConfig(config, unlocked.rootKey), config, slot };
+  const configBytes = await sealConfig(config, unlocked.rootKey);
+  return { ...unlocked, configBytes, config, added: slot, mac: configBytes.slice(-32) };
 }
 
 /** Removes an unlock method; refuses to remove the last one (`E_LAST_KEYSLOT`). */
-export async function removeKeyslot(unlocked: UnlockedRepository, slotId: Uint8Array): Promise<{ configBytes: Uint8Array; config: ConfigHeader }> {
+export async function removeKeyslot(unlocked: UnlockedRepository, slotId: Uint8Array): Promise<UnlockedRepository & { configBytes: Uint8Array }> {
+  assertBytes(slotId, 'slot id');
   const id = toHex(slotId);
   const remaining = unlocked.config.keyslots.filter((slot) => toHex(slot.slotId) !== id);
   if (remaining.length === unlocked.config.keyslots.length) fail('E_INVALID_ARGUMENT', 'no keyslot has that id');
   const openable = remaining.filter((slot) => keyslotTypeName(slot.type) !== undefined);
   if (openable.length === 0) fail('E_LAST_KEYSLOT', 'refusing to remove the last unlock method: the backup would be lost');
   const config = nextGeneration(unlocked.config, remaining);
-  return { configBytes: await sealConfig(config, unlocked.rootKey), config };
+  const configBytes = await sealConfig(config, unlocked.rootKey);
+  return { ...unlocked, configBytes, config, mac: configBytes.slice(-32) };
 }
 
-/** Refuses a config older than the newest generation this client has seen (format.md §5.3). */
-export function checkConfigFreshness(config: ConfigHeader, newestSeenGeneration: number): void {
-  if (config.generation < newestSeenGeneration) {
-    fail('E_ROLLBACK', `the repository config is generation ${String(config.generation)}, older than generation ${String(newestSeenGeneration)} seen before`);
+/**
+ * Refuses a config older than the newest one this client verified, and a fork:
+ * another config with the same generation (format.md §5.3). Call it only with a
+ * config whose MAC verified (an UnlockedRepository), then remember the result.
+ */
+export function checkConfigFreshness(current: UnlockedRepository, seen: SeenConfig | undefined): SeenConfig {
+  const now: SeenConfig = { generation: current.config.generation, mac: current.mac.slice() };
+  if (seen === undefined) return now;
+  if (now.generation < seen.generation) {
+    fail('E_ROLLBACK', `the repository config is generation ${String(now.generation)}, older than generation ${String(seen.generation)} seen before`);
   }
+  if (now.generation === seen.generation && !constantTimeEqual(now.mac, seen.mac)) {
+    fail('E_ROLLBACK', `the repository presents a different config of generation ${String(now.generation)} than the one seen before (a fork)`);
+  }
+  return now;
 }
 
 export interface KeyslotSummary {

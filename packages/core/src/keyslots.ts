@@ -14,7 +14,7 @@
  * any decryption; a mismatch means "not this key" (`E_WRONG_KEY`), while a
  * matching key with failing GCM means the slot was altered (`E_AUTH_FAILED`).
  */
-import { assertBytes, concatBytes, constantTimeEqual, utf8, wipe } from './bytes.ts';
+import { assertBytes, assertObject, concatBytes, constantTimeEqual, utf8, wipe } from './bytes.ts';
 import { fail } from './errors.ts';
 import { KDF_SALT_BYTES, KEYSLOT_TYPE_CODES, KEYSLOT_VERSION, type Keyslot, type KeyslotType, SLOT_ID_BYTES, encodeKeyslotPrefix, keyslotTypeName } from './formats/keyslot.ts';
 import { PRF_SALT_BYTES, type SlotDescription, encodeSlotMetadata } from './formats/slot-metadata.ts';
@@ -44,6 +44,7 @@ const SLOT_LABELS: Record<KeyslotType, string> = {
 
 /** The input keying material of each method, checked for exact lengths (format.md §4.3). */
 export function unlockSecretIkm(secret: UnlockSecret): Uint8Array {
+  assertObject(secret, 'unlock secret');
   switch (secret.type) {
     case 'passkey-portable':
       assertBytes(secret.prfOutput, 'PRF output', PRF_OUTPUT_BYTES);
@@ -57,6 +58,7 @@ export function unlockSecretIkm(secret: UnlockSecret): Uint8Array {
       assertBytes(secret.vaultShare, 'vault share', VAULT_SHARE_BYTES);
       return concatBytes(secret.exportKey, secret.vaultShare);
     case 'recovery-key':
+      assertObject(secret.recoveryKey, 'recovery key');
       assertBytes(secret.recoveryKey.secret, 'recovery key secret', RECOVERY_KEY_SECRET_SYMBOLS);
       return secret.recoveryKey.secret.slice();
     default:
@@ -109,6 +111,9 @@ export interface CreateKeyslotInput {
 
 /** Wraps the root key into a new keyslot. The description's type and the secret's type must agree. */
 export async function createKeyslot(input: CreateKeyslotInput): Promise<Keyslot> {
+  assertObject(input, 'keyslot input');
+  assertObject(input.description, 'slot description');
+  assertObject(input.secret, 'unlock secret');
   assertBytes(input.rootKey, 'root key', ROOT_KEY_BYTES);
   if (input.description.type !== input.secret.type) fail('E_INVALID_ARGUMENT', 'slot description and unlock secret are of different types');
   const slotId = input.slotId ?? randomBytes(SLOT_ID_BYTES);
@@ -138,6 +143,8 @@ export async function createKeyslot(input: CreateKeyslotInput): Promise<Keyslot>
  * (`E_AUTH_FAILED`). No key material is returned unless both pass.
  */
 export async function openKeyslot(repositoryId: Uint8Array, slot: Keyslot, secret: UnlockSecret): Promise<Uint8Array> {
+  assertObject(slot, 'keyslot');
+  assertObject(secret, 'unlock secret');
   const type = keyslotTypeName(slot.type);
   if (type === undefined) fail('E_UNSUPPORTED_VERSION', `keyslot type ${String(slot.type)} needs a newer Coffer`);
   if (type !== secret.type) fail('E_INVALID_ARGUMENT', `this is a ${type} slot, not ${secret.type}`);

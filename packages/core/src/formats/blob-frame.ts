@@ -5,6 +5,7 @@
  *
  * The frame carries no length: its container (a pack entry, an object) knows it.
  */
+import { assertBytes, assertObject } from '../bytes.ts';
 import { fail } from '../errors.ts';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../primitives.ts';
 
@@ -21,6 +22,9 @@ export interface BlobFrame {
 }
 
 export function encodeBlobFrame(frame: BlobFrame): Uint8Array {
+  assertObject(frame, 'blob frame');
+  assertBytes(frame.nonce, 'blob frame nonce');
+  assertBytes(frame.sealed, 'blob frame ciphertext');
   if (frame.version !== BLOB_FRAME_VERSION) fail('E_INVALID_ARGUMENT', 'blob frame version must be 1');
   if (frame.nonce.length !== GCM_NONCE_BYTES) fail('E_INVALID_ARGUMENT', 'blob frame nonce must be 12 bytes');
   if (frame.sealed.length < GCM_TAG_BYTES) fail('E_INVALID_ARGUMENT', 'blob frame ciphertext must include the 16-byte tag');

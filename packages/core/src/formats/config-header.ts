@@ -10,7 +10,7 @@
  * `generation` grows by one at every rewrite; clients remember the newest one
  * they saw to refuse a rolled-back config.
  */
-import { ByteReader, ByteWriter, constantTimeEqual } from '../bytes.ts';
+import { ByteReader, ByteWriter, assertBytes, assertObject, constantTimeEqual } from '../bytes.ts';
 import { fail } from '../errors.ts';
 import { HMAC_SHA256_BYTES } from '../primitives.ts';
 import { type Keyslot, SLOT_ID_BYTES, encodeKeyslot, parseKeyslot } from './keyslot.ts';
@@ -35,6 +35,9 @@ export interface ConfigHeader {
 
 /** Encodes everything the MAC covers: the whole header except the trailing 32-byte tag. */
 export function encodeConfigBody(config: ConfigHeader): Uint8Array {
+  assertObject(config, 'config');
+  assertBytes(config.params, 'config params');
+  if (!Array.isArray(config.keyslots)) fail('E_INVALID_ARGUMENT', 'config keyslots must be an array');
   if (config.version !== CONFIG_VERSION) fail('E_INVALID_ARGUMENT', 'config version must be 1');
   if (config.flags !== 0) fail('E_INVALID_ARGUMENT', 'config flags are reserved and must be 0');
   if (!(config.repositoryId instanceof Uint8Array) || config.repositoryId.length !== 16) fail('E_INVALID_ARGUMENT', 'repository id must be 16 bytes');

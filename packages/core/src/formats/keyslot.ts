@@ -8,7 +8,7 @@
  * parser keeps slots of types it does not know intact instead of refusing the
  * whole repository.
  */
-import { ByteReader, ByteWriter } from '../bytes.ts';
+import { ByteReader, ByteWriter, assertBytes, assertObject } from '../bytes.ts';
 import { fail } from '../errors.ts';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from '../primitives.ts';
 
@@ -48,6 +48,8 @@ export interface Keyslot {
 
 /** The part of a keyslot that its AAD authenticates: every byte before the nonce. */
 export function encodeKeyslotPrefix(slot: Omit<Keyslot, 'nonce' | 'wrappedRootKey' | 'commitment'>): Uint8Array {
+  assertObject(slot, 'keyslot');
+  assertBytes(slot.metadata, 'keyslot metadata');
   checkLength(slot.slotId, SLOT_ID_BYTES, 'slot id');
   checkLength(slot.kdfSalt, KDF_SALT_BYTES, 'kdf salt');
   if (slot.version !== KEYSLOT_VERSION) fail('E_INVALID_ARGUMENT', 'keyslot version must be 1');

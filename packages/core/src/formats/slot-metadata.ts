@@ -11,7 +11,7 @@
  *
  * Times are milliseconds since the Unix epoch; last_used_at = 0 means never.
  */
-import { ByteReader, ByteWriter, decodeUtf8, utf8 } from '../bytes.ts';
+import { ByteReader, ByteWriter, assertBytes, assertObject, decodeUtf8, utf8 } from '../bytes.ts';
 import { fail } from '../errors.ts';
 import { KEYSLOT_TYPE_CODES, type KeyslotType, keyslotTypeName } from './keyslot.ts';
 
@@ -51,6 +51,8 @@ export type SlotDescription =
   | { readonly type: 'recovery-key'; readonly metadata: CommonSlotMetadata };
 
 export function encodeSlotMetadata(description: SlotDescription): Uint8Array {
+  assertObject(description, 'slot description');
+  assertObject(description.metadata, 'slot metadata');
   const writer = new ByteWriter();
   const m = description.metadata;
   writeText(writer, m.label, 0, MAX_LABEL_BYTES, 'label');
@@ -73,12 +75,15 @@ export function encodeSlotMetadata(description: SlotDescription): Uint8Array {
       break;
     case 'recovery-key':
       break;
+    default:
+      fail('E_INVALID_ARGUMENT', 'unknown slot description type');
   }
   return writer.finish();
 }
 
 /** Decodes the metadata of a slot with type code `typeCode`; unknown types are `E_UNSUPPORTED_VERSION`. */
 export function decodeSlotMetadata(typeCode: number, bytes: Uint8Array): SlotDescription {
+  assertBytes(bytes, 'keyslot metadata');
   const type = keyslotTypeName(typeCode);
   if (type === undefined) fail('E_UNSUPPORTED_VERSION', `keyslot type ${String(typeCode)} needs a newer Coffer`);
   const reader = new ByteReader(bytes, 'keyslot metadata');
