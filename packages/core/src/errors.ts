@@ -19,6 +19,14 @@ export const ERROR_CATALOG = {
   E_LAST_KEYSLOT: 'Removing this keyslot would leave the repository with no way to unlock it.',
   E_KEY_USAGE_LIMIT: 'The per-key message limit was reached; derive a fresh key before sealing more.',
   E_CRYPTO_UNAVAILABLE: 'The runtime has no WebCrypto (globalThis.crypto.subtle).',
+  // Storage (the engine's drivers; listed here so the project has one catalog).
+  E_STORAGE_NOT_FOUND: 'The storage has no object of that name.',
+  E_STORAGE_EXISTS: 'An object of that name already exists; stored objects are never overwritten.',
+  E_STORAGE_PRECONDITION: 'A compare-and-swap found another version than the one expected.',
+  E_STORAGE_FULL: 'The storage refused the write for lack of space or quota.',
+  E_STORAGE_UNAVAILABLE: 'The storage could not be reached or kept failing after retries.',
+  E_STORAGE_DENIED: 'The storage refused the request: missing or wrong credentials or permissions.',
+  E_STORAGE_FAILED: 'The storage answered with an error that retrying will not fix.',
 } as const;
 
 export type CofferErrorCode = keyof typeof ERROR_CATALOG;
