@@ -17,12 +17,14 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const coreTests = ['packages/core/test/**/*.test.ts'];
+/** Node-only suites: the engine (filesystem, S3, WebDAV drivers), later the CLI and server. */
+const nodeTests = ['packages/engine/test/**/*.test.ts'];
 
 export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'node', include: coreTests, environment: 'node', testTimeout: 120_000 },
+        test: { name: 'node', include: [...coreTests, ...nodeTests], environment: 'node', testTimeout: 120_000 },
       },
       {
         test: {

@@ -19,6 +19,12 @@ export const ERROR_CATALOG = {
   E_LAST_KEYSLOT: 'Removing this keyslot would leave the repository with no way to unlock it.',
   E_KEY_USAGE_LIMIT: 'The per-key message limit was reached; derive a fresh key before sealing more.',
   E_CRYPTO_UNAVAILABLE: 'The runtime has no WebCrypto (globalThis.crypto.subtle).',
+  // The backup engine.
+  E_REPOSITORY_NOT_FOUND: 'There is no Coffer repository at that location.',
+  E_REPOSITORY_EXISTS: 'A Coffer repository already exists at that location.',
+  E_REPOSITORY_LOCKED: 'Another process holds a conflicting lock on the repository.',
+  E_NOT_FOUND: 'The repository has no snapshot, blob or path of that name.',
+  E_INTEGRITY: 'An object is missing, damaged or does not match what refers to it.',
   // Storage (the engine's drivers; listed here so the project has one catalog).
   E_STORAGE_NOT_FOUND: 'The storage has no object of that name.',
   E_STORAGE_EXISTS: 'An object of that name already exists; stored objects are never overwritten.',

@@ -26,6 +26,13 @@ export const LABELS = {
   // Associated-data prefixes (format.md §4.4, §5).
   slotAad: 'coffer/v1/keyslot',
   configMac: 'coffer/v1/config',
+  // The engine's per-object keys and associated data (format.md §10).
+  packKey: 'coffer/v1/pack',
+  blobAad: 'coffer/v1/blob',
+  packHeaderAad: 'coffer/v1/pack-header',
+  indexFileKey: 'coffer/v1/index-file',
+  snapshotKey: 'coffer/v1/snapshot',
+  lockKey: 'coffer/v1/lock',
 } as const;
 
 export type LabelName = keyof typeof LABELS;

@@ -1,5 +1,5 @@
 /**
- * The vector file format (format.md §9): `name: value` lines, `#` comments.
+ * The vector file format (format.md §10): `name: value` lines, `#` comments.
  * Shared by the generator (which writes files) and the tests (which read them).
  */
 import { type UnlockSecret, fromHex, parseRecoveryKey } from '../src/index.ts';
@@ -44,7 +44,7 @@ export function loadVectors(): { name: string; fields: VectorFields }[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The unlock secret a vector names, by which fields it has (format.md §9). */
+/** The unlock secret a vector names, by which fields it has (format.md §10). */
 export function secretFromFields(fields: VectorFields): UnlockSecret {
   const prf = fields.get('prf-output');
   const share = fields.get('server-share');

@@ -1,6 +1,6 @@
 /**
  * Every vector file runs through the library and must give exactly its
- * `expect`: success with the listed outputs, or that error code (format.md §9).
+ * `expect`: success with the listed outputs, or that error code (format.md §10).
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import {

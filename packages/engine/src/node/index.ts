@@ -1,0 +1,6 @@
+export * from './backup.ts';
+export * from './restore.ts';
+export * from './zstd-codec.ts';
+export * from './lock-env.ts';
+export * from './freshness-file.ts';
+export * from './local-storage.ts';

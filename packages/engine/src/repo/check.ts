@@ -1,0 +1,112 @@
+/**
+ * `check` (format.md §9.10): verifies the repository's structure and, with
+ * `readData`, every blob's content. It collects every problem, each naming the
+ * damaged object, instead of stopping at the first.
+ */
+import { CofferError, fromHex } from '@coffer/core';
+import { type BlobType, blobKey } from './blob.ts';
+import { packName, readPackHeader } from './pack.ts';
+import type { Repository } from './repository.ts';
+import { sha256Hex } from './snapshot.ts';
+import { decodeTree } from './tree.ts';
+
+export interface CheckProblem {
+  /** The object concerned: a storage name or a blob description. */
+  readonly object: string;
+  readonly message: string;
+}
+
+export interface CheckReport {
+  readonly problems: CheckProblem[];
+  readonly snapshots: number;
+  readonly trees: number;
+  readonly packs: number;
+  readonly blobsRead: number;
+}
+
+export interface CheckOptions {
+  readonly readData?: boolean;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+function describe(error: unknown): string {
+  return error instanceof CofferError ? `${error.code}: ${error.message}` : String(error);
+}
+
+export async function checkRepository(repository: Repository, options: CheckOptions = {}): Promise<CheckReport> {
+  const problems: CheckProblem[] = [];
+  const storagePacks = new Map<string, number>();
+  for await (const object of repository.storage.list('data/')) storagePacks.set(object.name, object.size);
+
+  // Every indexed pack must exist with at least the bytes its blobs occupy.
+  for (const pack of repository.index.packs) {
+    const name = packName(pack.id);
+    const size = storagePacks.get(name);
+    const last = pack.entries.at(-1);
+    if (size === undefined) problems.push({ object: name, message: 'pack listed in the index is missing' });
+    else if (last && size < last.offset + last.length) problems.push({ object: name, message: `pack is ${String(size)} bytes, shorter than its blobs` });
+  }
+  for (const name of storagePacks.keys()) {
+    if (!repository.index.pack(name.slice(name.lastIndexOf('/') + 1))) problems.push({ object: name, message: 'pack not referenced by any index (left by an interrupted run; prune removes it)' });
+  }
+
+  // Every snapshot must open, every tree must load, every referenced blob must be indexed.
+  let snapshots: Awaited<ReturnType<Repository['snapshots']>> = [];
+  try {
+    snapshots = await repository.snapshots();
+  } catch (error) {
+    problems.push({ object: 'snapshots/', message: describe(error) });
+  }
+  const seenTrees = new Set<string>();
+  const missing = (type: BlobType, id: string): boolean => !repository.index.has(type, fromHex(id));
+  const walk = async (treeId: string, path: string): Promise<void> => {
+    if (seenTrees.has(treeId)) return;
+    seenTrees.add(treeId);
+    if (missing('tree', treeId)) {
+      problems.push({ object: `tree ${treeId}`, message: `tree of ${path} is not in the index` });
+      return;
+    }
+    try {
+      const tree = decodeTree(await repository.loadBlob('tree', fromHex(treeId)), `tree ${treeId}`);
+      for (const node of tree.nodes) {
+        const child = `${path}/${node.name}`;
+        if (node.type === 'dir' && node.subtree) await walk(node.subtree, child);
+        for (const id of node.content ?? []) if (missing('data', id)) problems.push({ object: `data blob ${id}`, message: `content of ${child} is not in the index` });
+      }
+    } catch (error) {
+      problems.push({ object: `tree ${treeId}`, message: describe(error) });
+    }
+  };
+  for (const s of snapshots) await walk(s.snapshot.tree, `snapshot ${s.id.slice(0, 8)}`);
+
+  let blobsRead = 0;
+  if (options.readData) {
+    const packs = [...repository.index.packs];
+    let done = 0;
+    for (const pack of packs) {
+      const name = packName(pack.id);
+      options.onProgress?.(done++, packs.length);
+      if (!storagePacks.has(name)) continue;
+      try {
+        const bytes = await repository.storage.get(name);
+        if ((await sha256Hex(bytes)) !== pack.id) problems.push({ object: name, message: 'pack content does not match its name (damaged)' });
+        const header = await readPackHeader(repository.keys.blobEncryption, bytes, pack.id);
+        const indexed = new Set(pack.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));
+        const inPack = new Set(header.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));
+        if (indexed.size !== inPack.size || [...indexed].some((e) => !inPack.has(e))) problems.push({ object: name, message: 'pack header and index disagree' });
+        for (const entry of pack.entries) {
+          try {
+            await repository.openBlob(pack.id, pack.salt, entry, bytes.subarray(entry.offset, entry.offset + entry.length));
+            blobsRead++;
+          } catch (error) {
+            problems.push({ object: name, message: describe(error) });
+          }
+        }
+      } catch (error) {
+        problems.push({ object: name, message: describe(error) });
+      }
+    }
+    options.onProgress?.(packs.length, packs.length);
+  }
+  return { problems, snapshots: snapshots.length, trees: seenTrees.size, packs: repository.index.packCount, blobsRead };
+}

@@ -1,0 +1,17 @@
+/**
+ * Per-object keys (format.md §9.2). Every pack, index file, snapshot and lock
+ * is sealed under its own key, derived from a repository subkey and a random
+ * 32-byte salt stored in the object. A key therefore seals at most a few
+ * thousand messages, far below the 2^32 random-nonce limit, however many runs
+ * and devices write to the repository.
+ */
+import { SealingKey, hkdfSha256 } from '@coffer/core';
+
+export const OBJECT_SALT_BYTES = 32;
+/** A pack holds at most this many blobs, so its key can never reach the nonce limit. */
+export const MAX_MESSAGES_PER_OBJECT_KEY = 1 << 20;
+
+export async function objectKey(subkey: Uint8Array, salt: Uint8Array, label: string): Promise<SealingKey> {
+  const raw = await hkdfSha256(subkey, salt, new TextEncoder().encode(label), 32);
+  return SealingKey.import(raw, { messageLimit: MAX_MESSAGES_PER_OBJECT_KEY });
+}

@@ -1,0 +1,162 @@
+/**
+ * Packs: immutable objects that group sealed blobs (format.md §9.5).
+ *
+ *   pack   = "CFPK" ‖ version:u8 (= 1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *   key    = HKDF(blob-encryption subkey, salt, "coffer/v1/pack")
+ *   blob_frame   = seal(key, payload, aad = "coffer/v1/blob" ‖ type:u8 ‖ blob_id:32)
+ *   header_frame = seal(key, header, aad = "coffer/v1/pack-header" ‖ first 37 bytes of the pack)
+ *   header = count:u32 ‖ { type:u8 ‖ blob_id:32 ‖ offset:u32 ‖ length:u32 ‖ raw_length:u32 } × count
+ *
+ * The header sits at the end so a pack streams out in one pass; the index
+ * repeats it, and the header exists so `check` and index recovery can work from
+ * packs alone. The pack's storage name is the SHA-256 of its bytes.
+ */
+import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, concatBytes, fail, randomBytes, toHex } from '@coffer/core';
+import { BLOB_TYPE_CODES, type BlobType, blobTypeFromCode } from './blob.ts';
+import { OBJECT_SALT_BYTES, objectKey } from './object-key.ts';
+import type { SealingKey } from '@coffer/core';
+
+export const PACK_MAGIC = 'CFPK';
+export const PACK_VERSION = 1;
+export const PACK_PREAMBLE_BYTES = 4 + 1 + OBJECT_SALT_BYTES;
+const ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
+/** Packs stay well below 4 GiB so u32 offsets suffice; writers aim for about 16 MiB. */
+export const MAX_PACK_BYTES = 1 << 30;
+export const MAX_PACK_ENTRIES = 1 << 20;
+
+export interface PackEntry {
+  readonly type: BlobType;
+  readonly id: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+export function blobAad(type: BlobType, id: Uint8Array): Uint8Array {
+  return concatBytes(new TextEncoder().encode(LABELS.blobAad), Uint8Array.of(BLOB_TYPE_CODES[type]), id);
+}
+
+function headerAad(preamble: Uint8Array): Uint8Array {
+  return concatBytes(new TextEncoder().encode(LABELS.packHeaderAad), preamble);
+}
+
+export async function packKey(blobEncryptionKey: Uint8Array, salt: Uint8Array): Promise<SealingKey> {
+  return objectKey(blobEncryptionKey, salt, LABELS.packKey);
+}
+
+/**
+ * Accumulates sealed blobs in memory (bounded by the target pack size) and
+ * produces the pack bytes. `add` reserves a blob's place synchronously — a
+ * frame's length is known before sealing — so callers can fill one pack from
+ * many concurrent tasks while the sealing itself runs in parallel.
+ */
+export class PackBuilder {
+  private readonly parts: Promise<Uint8Array>[] = [];
+  private readonly entries: PackEntry[] = [];
+  private bytes: number;
+  readonly preamble: Uint8Array;
+  private readonly key: Promise<SealingKey>;
+
+  constructor(blobEncryptionKey: Uint8Array) {
+    this.preamble = concatBytes(new TextEncoder().encode(PACK_MAGIC), Uint8Array.of(PACK_VERSION), randomBytes(OBJECT_SALT_BYTES));
+    this.key = packKey(blobEncryptionKey, this.preamble.subarray(5));
+    this.parts.push(Promise.resolve(this.preamble));
+    this.bytes = this.preamble.length;
+  }
+
+  get salt(): Uint8Array {
+    return this.preamble.subarray(5);
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Reserves the next place for `payload` (an encoded blob) and starts sealing it; returns its entry. */
+  add(type: BlobType, id: Uint8Array, payload: Uint8Array, rawLength: number): PackEntry {
+    const entry: PackEntry = { type, id, offset: this.bytes, length: payload.length + BLOB_FRAME_OVERHEAD, rawLength };
+    const sealed = this.key.then((key) => key.seal(payload, blobAad(type, id)));
+    // Finish awaits every frame; this handler only keeps an early failure from being reported as unhandled.
+    sealed.catch(() => undefined);
+    this.parts.push(sealed);
+    this.entries.push(entry);
+    this.bytes += entry.length;
+    return entry;
+  }
+
+  /** Waits for every frame, seals the header and returns the finished pack with its entries. */
+  async finish(): Promise<{ bytes: Uint8Array; entries: readonly PackEntry[] }> {
+    const frames = await Promise.all(this.parts);
+    const key = await this.key;
+    const headerFrame = await key.seal(encodePackHeader(this.entries), headerAad(this.preamble));
+    const length = new ByteWriter().u32(headerFrame.length).finish();
+    return { bytes: concatBytes(...frames, headerFrame, length), entries: this.entries };
+  }
+}
+
+export function encodePackHeader(entries: readonly PackEntry[]): Uint8Array {
+  const writer = new ByteWriter().u32(entries.length);
+  for (const e of entries) writer.u8(BLOB_TYPE_CODES[e.type]).bytes(e.id).u32(e.offset).u32(e.length).u32(e.rawLength);
+  return writer.finish();
+}
+
+export function decodePackHeader(bytes: Uint8Array, packSize: number, where: string): PackEntry[] {
+  const reader = new ByteReader(bytes, where);
+  const count = reader.u32('entry count');
+  if (count > MAX_PACK_ENTRIES) fail('E_TOO_LARGE', `${where}: ${String(count)} entries`);
+  if (count * ENTRY_BYTES !== reader.remaining) fail('E_FORMAT', `${where}: header length does not match its entry count`);
+  const entries: PackEntry[] = [];
+  let expectedOffset = PACK_PREAMBLE_BYTES;
+  for (let i = 0; i < count; i++) {
+    const entry: PackEntry = {
+      type: blobTypeFromCode(reader.u8('type')),
+      id: reader.bytesOf(32, 'blob id'),
+      offset: reader.u32('offset'),
+      length: reader.u32('length'),
+      rawLength: reader.u32('raw length'),
+    };
+    // Blobs are contiguous and in order; anything else is a forged or damaged header.
+    if (entry.offset !== expectedOffset || entry.offset + entry.length > packSize) fail('E_FORMAT', `${where}: blob ${String(i)} lies outside the pack`);
+    expectedOffset += entry.length;
+    entries.push(entry);
+  }
+  reader.expectEnd();
+  return entries;
+}
+
+/** Reads and authenticates a whole pack's header (for check and index recovery). */
+export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8Array, name: string): Promise<{ salt: Uint8Array; entries: PackEntry[] }> {
+  if (pack.length < PACK_PREAMBLE_BYTES + 4) fail('E_TRUNCATED', `pack ${name} is truncated`);
+  if (new TextDecoder().decode(pack.subarray(0, 4)) !== PACK_MAGIC) fail('E_FORMAT', `${name} is not a pack (bad magic)`);
+  if (pack[4] !== PACK_VERSION) fail('E_UNSUPPORTED_VERSION', `pack ${name} has version ${String(pack[4])}`);
+  const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
+  const headerLength = view.getUint32(pack.length - 4);
+  const headerStart = pack.length - 4 - headerLength;
+  if (headerStart < PACK_PREAMBLE_BYTES) fail('E_FORMAT', `pack ${name}: header length ${String(headerLength)} is impossible`);
+  const preamble = pack.subarray(0, PACK_PREAMBLE_BYTES);
+  const salt = pack.slice(5, PACK_PREAMBLE_BYTES);
+  const key = await packKey(blobEncryptionKey, salt);
+  let header: Uint8Array;
+  try {
+    header = await key.open(pack.subarray(headerStart, pack.length - 4), headerAad(preamble));
+  } catch (error) {
+    if (error instanceof CofferError) throw new CofferError(error.code, `pack ${name}: header ${error.message}`, { cause: error });
+    throw error;
+  }
+  const entries = decodePackHeader(header, headerStart, `pack ${name}`);
+  const end = entries.length === 0 ? PACK_PREAMBLE_BYTES : (entries.at(-1)?.offset ?? 0) + (entries.at(-1)?.length ?? 0);
+  if (end !== headerStart) fail('E_FORMAT', `pack ${name}: bytes between the last blob and the header`);
+  return { salt, entries };
+}
+
+export function packName(id: string): string {
+  return `data/${id.slice(0, 2)}/${id}`;
+}
+
+export function describeBlob(type: BlobType, id: Uint8Array): string {
+  return `${type} blob ${toHex(id).slice(0, 16)}`;
+}
