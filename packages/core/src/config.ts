@@ -77,8 +77,8 @@ export async function unlockRepository(configBytes: Uint8Array, secret: UnlockSe
   if (options.slotId !== undefined) assertBytes(options.slotId, 'slot id');
   const parsed = parseConfigHeader(configBytes);
   const { config } = parsed;
-  const wanted = KEYSLOT_TYPE_CODES[secret.type] as number | undefined;
-  if (wanted === undefined) fail('E_INVALID_ARGUMENT', 'unknown unlock secret type');
+  if (!Object.hasOwn(KEYSLOT_TYPE_CODES, secret.type)) fail('E_INVALID_ARGUMENT', 'unknown unlock secret type');
+  const wanted = KEYSLOT_TYPE_CODES[secret.type];
   const candidates = config.keyslots.filter(
     (slot) => slot.type === wanted && (options.slotId === undefined || toHex(slot.slotId) === toHex(options.slotId)),
   );
@@ -130,6 +130,13 @@ export async function removeKeyslot(unlocked: UnlockedRepository, slotId: Uint8A
  * config whose MAC verified (an UnlockedRepository), then remember the result.
  */
 export function checkConfigFreshness(current: UnlockedRepository, seen: SeenConfig | undefined): SeenConfig {
+  assertObject(current, 'unlocked repository');
+  assertBytes(current.mac, 'config mac');
+  if (seen !== undefined) {
+    assertObject(seen, 'seen config');
+    assertBytes(seen.mac, 'seen config mac');
+    if (!Number.isSafeInteger(seen.generation)) fail('E_INVALID_ARGUMENT', 'seen config generation must be an integer');
+  }
   const now: SeenConfig = { generation: current.config.generation, mac: current.mac.slice() };
   if (seen === undefined) return now;
   if (now.generation < seen.generation) {

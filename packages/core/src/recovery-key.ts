@@ -79,17 +79,19 @@ export function formatRecoveryKey(secret: Uint8Array): string {
 export function parseRecoveryKey(input: string): RecoveryKey {
   if (typeof input !== 'string') fail('E_INVALID_ARGUMENT', 'recovery key must be a string');
   if (input.length > 1024) fail('E_RECOVERY_KEY_FORMAT', 'recovery key text is far too long');
-  const compact = input.replace(SEPARATORS, '').toUpperCase();
-  if (compact.length !== RECOVERY_KEY_LENGTH) {
-    fail('E_RECOVERY_KEY_FORMAT', `a recovery key has ${String(RECOVERY_KEY_LENGTH)} characters, this has ${String(compact.length)}`);
+  // Only ASCII letters fold: full Unicode case mapping would quietly turn 'ſ' into 'S'.
+  const chars = Array.from(input.replace(SEPARATORS, ''), (c) => (c >= 'a' && c <= 'z' ? c.toUpperCase() : c));
+  if (chars.length !== RECOVERY_KEY_LENGTH) {
+    fail('E_RECOVERY_KEY_FORMAT', `a recovery key has ${String(RECOVERY_KEY_LENGTH)} characters, this has ${String(chars.length)}`);
   }
   const symbols = new Uint8Array(RECOVERY_KEY_LENGTH);
   for (let i = 0; i < RECOVERY_KEY_LENGTH; i++) {
-    const char = compact[i] ?? '';
+    const char = chars[i] ?? '';
     const value = SYMBOL_OF.get(char);
     if (value === undefined) {
       const hint = LOOK_ALIKES.has(char) ? ' (recovery keys never use 0, O, 1, I or L)' : '';
-      fail('E_RECOVERY_KEY_TYPO', `character ${String(i + 1)} is not a recovery-key character${hint}`);
+      const where = `character ${String((i % RECOVERY_KEY_GROUP) + 1)} of group ${String(Math.floor(i / RECOVERY_KEY_GROUP) + 1)}`;
+      fail('E_RECOVERY_KEY_TYPO', `${where} is not a recovery-key character${hint}`);
     }
     symbols[i] = value;
   }

@@ -34,7 +34,11 @@ export class SealingKey {
     return new SealingKey(await importAesGcmKey(keyBytes), limit);
   }
 
-  /** Messages sealed so far under this key in this process. */
+  /**
+   * Messages sealed so far through this object. The budget belongs to the
+   * object, not to the key bytes: keep one SealingKey per key (the engine
+   * derives a fresh key per pack, format.md §9.2).
+   */
   get messagesSealed(): number {
     return this.sealed;
   }

@@ -372,7 +372,7 @@ function utf8Length(text: string): number {
 /** All vector files, name → content, in a fixed order. Restores the random source afterwards. */
 export async function generateVectors(): Promise<Files> {
   const files: Files = new Map();
-  const original = _randomInternals.fill;
+  const original = Object.getOwnPropertyDescriptor(_randomInternals, 'fill');
   _randomInternals.fill = seededFill(0xc0ffee);
   try {
     await subkeyVectors(files);
@@ -383,7 +383,7 @@ export async function generateVectors(): Promise<Files> {
     await blobVectors(files);
     metadataVectors(files);
   } finally {
-    _randomInternals.fill = original;
+    if (original) Object.defineProperty(_randomInternals, 'fill', original);
   }
   return files;
 }

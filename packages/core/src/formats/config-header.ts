@@ -37,7 +37,8 @@ export interface ConfigHeader {
 export function encodeConfigBody(config: ConfigHeader): Uint8Array {
   assertObject(config, 'config');
   assertBytes(config.params, 'config params');
-  if (!Array.isArray(config.keyslots)) fail('E_INVALID_ARGUMENT', 'config keyslots must be an array');
+  const keyslots: unknown = config.keyslots;
+  if (!Array.isArray(keyslots)) fail('E_INVALID_ARGUMENT', 'config keyslots must be an array');
   if (config.version !== CONFIG_VERSION) fail('E_INVALID_ARGUMENT', 'config version must be 1');
   if (config.flags !== 0) fail('E_INVALID_ARGUMENT', 'config flags are reserved and must be 0');
   if (!(config.repositoryId instanceof Uint8Array) || config.repositoryId.length !== 16) fail('E_INVALID_ARGUMENT', 'repository id must be 16 bytes');
