@@ -9,7 +9,8 @@ import { describe, expect, test } from 'vitest';
 import formatMd from '../../../docs/format.md?raw';
 import errorsMd from '../../../docs/errors.md?raw';
 import { ERROR_CODES, LABELS } from '../src/index.ts';
-import { type VectorFields, field, loadVectors } from './vector-file.ts';
+import { type VectorFields, field } from './vector-file.ts';
+import { loadVectors } from './vector-loader.ts';
 
 const subtle = globalThis.crypto.subtle;
 const enc = new TextEncoder();

@@ -31,19 +31,6 @@ export function field(fields: VectorFields, key: string): string {
   return value;
 }
 
-/** Files as Vite sees them: path → raw text. Works in Node and in the browser project alike. */
-export const VECTOR_FILES: Readonly<Record<string, string>> = import.meta.glob('./vectors/*.vector', { query: '?raw', import: 'default', eager: true });
-
-export function vectorName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-export function loadVectors(): { name: string; fields: VectorFields }[] {
-  return Object.entries(VECTOR_FILES)
-    .map(([path, text]) => ({ name: vectorName(path), fields: parseVectorFile(text, vectorName(path)) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
-
 /** The unlock secret a vector names, by which fields it has (format.md §10). */
 export function secretFromFields(fields: VectorFields): UnlockSecret {
   const prf = fields.get('prf-output');

@@ -17,7 +17,8 @@ import {
   unlockRepository,
 } from '../src/index.ts';
 import { generateVectors } from './vector-generator.ts';
-import { VECTOR_FILES, type VectorFields, field, loadVectors, secretFromFields, vectorName } from './vector-file.ts';
+import { type VectorFields, field, secretFromFields } from './vector-file.ts';
+import { VECTOR_FILES, loadVectors, vectorName } from './vector-loader.ts';
 
 type Outputs = Record<string, string>;
 const runners: Record<string, (fields: VectorFields) => Promise<Outputs>> = {
