@@ -223,6 +223,6 @@ function isFileSystemError(error: unknown): boolean {
 }
 
 function describe(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) return `${String((error as { code: unknown }).code)}: ${error instanceof Error ? error.message : ''}`;
+  if (typeof error === 'object' && error !== null && 'code' in error) return `${String(error.code)}: ${error instanceof Error ? error.message : ''}`;
   return String(error);
 }

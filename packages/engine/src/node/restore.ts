@@ -109,7 +109,12 @@ async function restoreFile(repository: Repository, node: TreeNode, destination: 
     const inFlight: Promise<Uint8Array>[] = [];
     let next = 0;
     const fill = (): void => {
-      while (next < content.length && inFlight.length < concurrency) inFlight.push(repository.loadBlob('data', fromHex(content[next++] ?? '')));
+      while (next < content.length && inFlight.length < concurrency) {
+        const blob = repository.loadBlob('data', fromHex(content[next++] ?? ''));
+        // Awaited in order below; if an earlier blob fails, later ones are abandoned, not unhandled.
+        blob.catch(() => undefined);
+        inFlight.push(blob);
+      }
     };
     fill();
     let written = 0;

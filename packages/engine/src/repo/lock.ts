@@ -56,7 +56,7 @@ export class RepositoryLock {
       throw error;
     }
     lock.timer = setInterval(() => void lock.refresh(env), LOCK_REFRESH_MS);
-    lock.timer.unref?.();
+    lock.timer.unref();
     return lock;
   }
 

@@ -13,7 +13,7 @@
  * old index files and packs are merely garbage.
  */
 import { fromHex } from '@coffer/core';
-import { type BlobType, blobKey } from './blob.ts';
+import { blobKey } from './blob.ts';
 import { type IndexedPack, sealIndexFile } from './index-file.ts';
 import { packName } from './pack.ts';
 import type { Repository } from './repository.ts';
@@ -88,7 +88,7 @@ export async function prune(repository: Repository, options: PruneOptions = {}):
       const key = blobKey(entry.type, entry.id);
       if (!used.has(key) || survivors.has(key)) continue;
       survivors.add(key);
-      await fresh.add(entry.type as BlobType, await repository.loadBlob(entry.type, entry.id), entry.id);
+      await fresh.add(entry.type, await repository.loadBlob(entry.type, entry.id), entry.id);
     }
   }
   const newPacks = await fresh.finish();

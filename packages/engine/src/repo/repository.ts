@@ -9,7 +9,6 @@ import {
   CofferError,
   type RepositoryKeys,
   type SealingKey,
-  type SeenConfig,
   type SlotDescription,
   type UnlockSecret,
   type UnlockedRepository,
@@ -98,7 +97,7 @@ export class Repository {
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
   private readonly readKeys = new Map<string, Promise<SealingKey>>();
-  private uploadError: unknown;
+  private uploadError: Error | undefined;
   private addedBytesValue = 0;
   private addedBlobsValue = 0;
 
@@ -264,7 +263,7 @@ export class Repository {
       this.unindexed.push({ id, salt: builder.salt.slice(), entries });
       if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
     })().catch((error: unknown) => {
-      this.uploadError ??= error;
+      this.uploadError ??= error instanceof Error ? error : new Error(String(error));
     });
     this.uploads.add(task);
     void task.finally(() => this.uploads.delete(task));

@@ -80,19 +80,22 @@ function decodeSnapshot(payload: Uint8Array, where: string): Snapshot {
   } catch (cause) {
     return fail('E_FORMAT', `snapshot ${where}: invalid JSON`, cause);
   }
-  const s = value as Partial<Snapshot> | null;
+  if (typeof value !== 'object' || value === null) fail('E_FORMAT', `snapshot ${where}: not an object`);
+  // Checked field by field as untyped values: the manifest decrypted, but it is still input.
+  const s = value as Record<string, unknown>;
+  const isHexId = (v: unknown): boolean => typeof v === 'string' && HEX_ID.test(v);
+  const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
   const valid =
-    typeof s === 'object' && s !== null &&
     s.version === 1 &&
     typeof s.seq === 'number' && Number.isSafeInteger(s.seq) && s.seq >= 1 &&
-    (s.prev === null || (typeof s.prev === 'string' && HEX_ID.test(s.prev))) &&
+    (s.prev === null || isHexId(s.prev)) &&
     (s.seq === 1) === (s.prev === null) &&
     typeof s.time === 'string' && !Number.isNaN(Date.parse(s.time)) &&
     typeof s.host === 'string' &&
-    Array.isArray(s.paths) && s.paths.every((p) => typeof p === 'string') &&
-    Array.isArray(s.tags) && s.tags.every((t) => typeof t === 'string') &&
-    typeof s.tree === 'string' && HEX_ID.test(s.tree) &&
+    isStringArray(s.paths) &&
+    isStringArray(s.tags) &&
+    isHexId(s.tree) &&
     typeof s.summary === 'object' && s.summary !== null;
   if (!valid) fail('E_FORMAT', `snapshot ${where}: fields missing or malformed`);
-  return s as Snapshot;
+  return s as unknown as Snapshot;
 }

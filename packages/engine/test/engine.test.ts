@@ -1,0 +1,244 @@
+/**
+ * The engine end to end on real files: back up a tree, restore it byte for byte
+ * with modes and times, dedup and reuse unchanged files, detect damage and
+ * rollback, and keep every kept snapshot restorable through forget and prune.
+ */
+import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile, chmod, lstat, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { CofferError, type UnlockSecret, generateRecoveryKey } from '@coffer/core';
+import { MemoryStorage } from '../src/storage/memory.ts';
+import { Repository } from '../src/repo/repository.ts';
+import { checkRepository } from '../src/repo/check.ts';
+import { planForget } from '../src/repo/forget.ts';
+import { prune } from '../src/repo/prune.ts';
+import { packName } from '../src/repo/pack.ts';
+import { backup } from '../src/node/backup.ts';
+import { restoreSnapshot } from '../src/node/restore.ts';
+import { zstdCodec } from '../src/node/zstd-codec.ts';
+import { FileFreshnessStore } from '../src/node/freshness-file.ts';
+import { LocalStorage } from '../src/node/local-storage.ts';
+
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'coffer-engine-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const recoveryKey = generateRecoveryKey();
+const secret: UnlockSecret = { type: 'recovery-key', recoveryKey };
+const first = { description: { type: 'recovery-key' as const, metadata: { label: 'Recovery key', createdAt: 0, lastUsedAt: 0 } }, secret };
+/** Small chunks and packs so a few MiB exercise many chunks, packs and index files. */
+const params = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } };
+const options = { codec: zstdCodec(), packSize: 256 * 1024, params };
+
+/** Seeded pseudo-random bytes: incompressible like media, and reproducible. */
+function noise(seed: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function makeSource(root: string): Promise<void> {
+  await mkdir(join(root, 'media', '2026'), { recursive: true });
+  await mkdir(join(root, 'empty-dir'));
+  await writeFile(join(root, 'messages.txt'), 'hello\n'.repeat(50_000));
+  await writeFile(join(root, 'media', '2026', 'photo.jpg'), noise(1, 700_000));
+  await writeFile(join(root, 'media', '2026', 'forwarded.jpg'), noise(1, 700_000)); // a duplicate forward
+  await writeFile(join(root, 'media', 'video.mp4'), noise(2, 1_500_000));
+  await writeFile(join(root, 'empty.txt'), '');
+  await writeFile(join(root, 'secret.key'), 'private', { mode: 0o600 });
+  await chmod(join(root, 'secret.key'), 0o600);
+  await symlink('media/video.mp4', join(root, 'link-to-video'));
+  await utimes(join(root, 'messages.txt'), new Date('2025-03-04T05:06:07.891Z'), new Date('2025-03-04T05:06:07.891Z'));
+}
+
+/** Compares two trees: names, types, contents, permission bits and mtimes (to the millisecond). */
+async function expectSameTree(a: string, b: string): Promise<number> {
+  let compared = 0;
+  const names = (await readdir(a)).sort();
+  expect((await readdir(b)).sort()).toEqual(names);
+  for (const name of names) {
+    const [sa, sb] = [await lstat(join(a, name)), await lstat(join(b, name))];
+    expect(sb.mode, name).toBe(sa.mode);
+    if (sa.isSymbolicLink()) {
+      expect(await readlink(join(b, name))).toBe(await readlink(join(a, name)));
+    } else {
+      expect(Math.floor(sb.mtimeMs), name).toBe(Math.floor(sa.mtimeMs));
+    }
+    if (sa.isDirectory()) compared += await expectSameTree(join(a, name), join(b, name));
+    else if (sa.isFile()) {
+      expect(Buffer.compare(await readFile(join(a, name)), await readFile(join(b, name))), name).toBe(0);
+      compared++;
+    }
+  }
+  return compared;
+}
+
+describe('backup and restore', () => {
+  test.each([
+    ['memory storage', () => new MemoryStorage()],
+    ['local storage', () => new LocalStorage(join(work, 'repo'))],
+  ])('round trip on %s: identical tree, modes and mtimes', async (_name, makeStorage) => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const repository = await Repository.init(makeStorage(), first, options);
+    const report = await backup(repository, [source], { host: 'test' });
+    expect(report.unreadable).toEqual([]);
+    expect(report.snapshot.snapshot.seq).toBe(1);
+    // The duplicate forward is stored once.
+    expect(report.snapshot.snapshot.summary.addedBytes).toBeLessThan(300_000 + 700_000 + 1_500_000 + 50_000);
+
+    const reopened = await Repository.open(repository.storage, secret, { codec: zstdCodec() });
+    const restored = await restoreSnapshot(reopened, await reopened.findSnapshot('latest'), join(work, 'target'));
+    expect(restored.failures).toEqual([]);
+    expect(await expectSameTree(source, join(work, 'target', 'source'))).toBe(6);
+    const check = await checkRepository(reopened, { readData: true });
+    expect(check.problems).toEqual([]);
+    expect(check.blobsRead).toBeGreaterThan(10);
+  });
+
+  test('an unchanged re-run adds nothing; a changed file adds about its change', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const repository = await Repository.init(new MemoryStorage(), first, options);
+    await backup(repository, [source]);
+    const again = await backup(repository, [source]);
+    expect(again.snapshot.snapshot.summary.addedBytes).toBe(0);
+    expect(again.snapshot.snapshot.seq).toBe(2);
+    // Append to the big file: content-defined chunks before the change are reused.
+    const video = join(source, 'media', 'video.mp4');
+    await writeFile(video, Buffer.concat([await readFile(video), Buffer.from(noise(3, 10_000))]));
+    const third = await backup(repository, [source]);
+    expect(third.snapshot.snapshot.summary.addedBytes).toBeLessThan(600_000);
+    expect(third.snapshot.snapshot.prev).toBe(again.snapshot.id);
+  });
+
+  test('include patterns restore a subset', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const repository = await Repository.init(new MemoryStorage(), first, options);
+    const { snapshot } = await backup(repository, [source]);
+    await restoreSnapshot(repository, snapshot, join(work, 'target'), { include: ['*.jpg'] });
+    expect((await readdir(join(work, 'target', 'source', 'media', '2026'))).sort()).toEqual(['forwarded.jpg', 'photo.jpg']);
+    await expect(stat(join(work, 'target', 'source', 'messages.txt'))).rejects.toThrow();
+  });
+
+  test('an unreadable file is reported and the rest is backed up', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    await writeFile(join(source, 'locked.db'), 'x');
+    await chmod(join(source, 'locked.db'), 0o000);
+    const repository = await Repository.init(new MemoryStorage(), first, options);
+    const report = await backup(repository, [source]);
+    // root reads anything; only an unprivileged run can see the failure.
+    if (process.getuid?.() !== 0) expect(report.unreadable.map((u) => u.path)).toEqual([join(source, 'locked.db')]);
+    expect(report.snapshot.snapshot.summary.files).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe('damage and rollback', () => {
+  test('a flipped bit in a pack is named by check --read-data and by restore, and nothing unverified is written', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const storage = new MemoryStorage();
+    const repository = await Repository.init(storage, first, options);
+    const { snapshot } = await backup(repository, [source]);
+    const pack = [...repository.index.packs].find((p) => p.entries.some((e) => e.type === 'data' && e.rawLength > 100_000));
+    if (!pack) throw new Error('no data pack');
+    const name = packName(pack.id);
+    const bytes = await storage.get(name);
+    const entry = pack.entries.find((e) => e.type === 'data') ?? pack.entries[0];
+    if (!entry) throw new Error('empty pack');
+    bytes[entry.offset + 40] = (bytes[entry.offset + 40] ?? 0) ^ 0x10;
+    storage.tamper(name, bytes);
+
+    const check = await checkRepository(repository, { readData: true });
+    expect(check.problems.map((p) => p.object)).toContain(name);
+    const restored = await restoreSnapshot(repository, snapshot, join(work, 'target'));
+    expect(restored.failures.length).toBeGreaterThan(0);
+    expect(restored.failures[0]?.message).toContain(pack.id);
+    // The damaged file is absent, not half-written; no temporary file is left behind.
+    const leftovers = (await readdir(join(work, 'target'), { recursive: true })).filter((n) => n.includes('.coffer-restore-'));
+    expect(leftovers).toEqual([]);
+  });
+
+  test('a deleted pack is reported by check without reading data', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const storage = new MemoryStorage();
+    const repository = await Repository.init(storage, first, options);
+    await backup(repository, [source]);
+    const pack = [...repository.index.packs][0];
+    if (!pack) throw new Error('no pack');
+    await storage.delete(packName(pack.id));
+    const check = await checkRepository(repository);
+    expect(check.problems).toContainEqual(expect.objectContaining({ object: packName(pack.id) }));
+  });
+
+  test('a client that saw a newer snapshot refuses a rolled-back repository', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const storage = new MemoryStorage();
+    const freshness = new FileFreshnessStore(join(work, 'state'));
+    const repository = await Repository.init(storage, first, { ...options, freshness });
+    await backup(repository, [source]);
+    const second = await backup(repository, [source]);
+    // The storage "loses" the newest snapshot.
+    await storage.delete(second.snapshot.name);
+    const reopened = await Repository.open(storage, secret, { freshness });
+    await expect(reopened.findSnapshot('latest')).rejects.toMatchObject({ code: 'E_ROLLBACK' });
+    // A device with no memory accepts it and can show what it restores.
+    const fresh = await Repository.open(storage, secret, { freshness: new FileFreshnessStore(join(work, 'other-state')) });
+    expect((await fresh.findSnapshot('latest')).snapshot.seq).toBe(1);
+  });
+
+  test('a wrong recovery key is E_WRONG_KEY, a missing repository E_REPOSITORY_NOT_FOUND', async () => {
+    const storage = new MemoryStorage();
+    await expect(Repository.open(storage, secret)).rejects.toMatchObject({ code: 'E_REPOSITORY_NOT_FOUND' });
+    await Repository.init(storage, first, options);
+    await expect(Repository.init(storage, first, options)).rejects.toMatchObject({ code: 'E_REPOSITORY_EXISTS' });
+    const error: unknown = await Repository.open(storage, { type: 'recovery-key', recoveryKey: generateRecoveryKey() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CofferError);
+    expect((error as CofferError).code).toBe('E_WRONG_KEY');
+  });
+});
+
+describe('forget and prune', () => {
+  test('prune removes what forgotten snapshots alone used; every kept snapshot still restores', async () => {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const storage = new MemoryStorage();
+    const repository = await Repository.init(storage, first, options);
+    const days = ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04'];
+    for (const [i, day] of days.entries()) {
+      await writeFile(join(source, `day-${String(i)}.bin`), noise(10 + i, 300_000));
+      await backup(repository, [source], { now: () => new Date(`${day}T12:00:00Z`) });
+      await rm(join(source, `day-${String(i)}.bin`));
+    }
+    const plan = planForget(await repository.snapshots(), { keepLast: 2 });
+    expect(plan.keep.map((s) => s.snapshot.seq)).toEqual([4, 3]);
+    for (const s of plan.remove) await storage.delete(s.name);
+    const reopened = await Repository.open(storage, secret, { codec: zstdCodec() });
+    const report = await prune(reopened, { maxUnused: 0 });
+    expect(report.packsDeleted).toBeGreaterThan(0);
+    const after = await Repository.open(storage, secret, { codec: zstdCodec() });
+    expect((await checkRepository(after, { readData: true })).problems).toEqual([]);
+    for (const kept of plan.keep) {
+      const target = join(work, `restore-${String(kept.snapshot.seq)}`);
+      const restored = await restoreSnapshot(after, kept, target);
+      expect(restored.failures).toEqual([]);
+      const dayFile = `day-${String(kept.snapshot.seq - 1)}.bin`;
+      expect(Buffer.compare(await readFile(join(target, 'source', dayFile)), Buffer.from(noise(10 + kept.snapshot.seq - 1, 300_000)))).toBe(0);
+    }
+  });
+});
