@@ -19,6 +19,8 @@ import { restoreSnapshot } from '../src/node/restore.ts';
 import { zstdCodec } from '../src/node/zstd-codec.ts';
 import { FileFreshnessStore } from '../src/node/freshness-file.ts';
 import { LocalStorage } from '../src/node/local-storage.ts';
+import { nodeBulkCrypto } from '../src/node/node-crypto.ts';
+import { webBulkCrypto } from '../src/repo/bulk-crypto.ts';
 
 let work: string;
 beforeEach(async () => {
@@ -86,19 +88,21 @@ async function expectSameTree(a: string, b: string): Promise<number> {
 
 describe('backup and restore', () => {
   test.each([
-    ['memory storage', () => new MemoryStorage()],
-    ['local storage', () => new LocalStorage(join(work, 'repo'))],
-  ])('round trip on %s: identical tree, modes and mtimes', async (_name, makeStorage) => {
+    ['memory storage, WebCrypto', () => new MemoryStorage(), webBulkCrypto],
+    ['local storage, node:crypto', () => new LocalStorage(join(work, 'repo')), nodeBulkCrypto],
+  ])('round trip on %s: identical tree, modes and mtimes', async (_name, makeStorage, bulkCrypto) => {
     const source = join(work, 'source');
     await makeSource(source);
-    const repository = await Repository.init(makeStorage(), first, options);
+    const repository = await Repository.init(makeStorage(), first, { ...options, bulkCrypto });
     const report = await backup(repository, [source], { host: 'test' });
     expect(report.unreadable).toEqual([]);
     expect(report.snapshot.snapshot.seq).toBe(1);
     // The duplicate forward is stored once.
     expect(report.snapshot.snapshot.summary.addedBytes).toBeLessThan(300_000 + 700_000 + 1_500_000 + 50_000);
 
-    const reopened = await Repository.open(repository.storage, secret, { codec: zstdCodec() });
+    // Read back with the other implementation: both write and read the same bytes.
+    const other = bulkCrypto === webBulkCrypto ? nodeBulkCrypto : webBulkCrypto;
+    const reopened = await Repository.open(repository.storage, secret, { codec: zstdCodec(), bulkCrypto: other });
     const restored = await restoreSnapshot(reopened, await reopened.findSnapshot('latest'), join(work, 'target'));
     expect(restored.failures).toEqual([]);
     expect(await expectSameTree(source, join(work, 'target', 'source'))).toBe(6);

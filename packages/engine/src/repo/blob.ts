@@ -6,7 +6,7 @@
  *   blob_id = HMAC(blob-id subkey, plaintext)
  *   payload = encoding:u8 (0 = stored, 1 = zstd) ‖ bytes
  */
-import { concatBytes, fail, hmacSha256, toHex } from '@coffer/core';
+import { concatBytes, fail, toHex } from '@coffer/core';
 
 export type BlobType = 'data' | 'tree';
 export const BLOB_TYPE_CODES: Record<BlobType, number> = { data: 0, tree: 1 };
@@ -31,10 +31,6 @@ export const storeOnlyCodec: Codec = {
   compress: () => Promise.resolve(undefined),
   decompress: () => fail('E_UNSUPPORTED_VERSION', 'this runtime cannot read zstd-compressed blobs'),
 };
-
-export async function blobId(blobIdKey: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-  return hmacSha256(blobIdKey, plaintext);
-}
 
 export async function encodePayload(codec: Codec, plaintext: Uint8Array): Promise<Uint8Array> {
   const compressed = await codec.compress(plaintext);

@@ -14,7 +14,7 @@
 import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, concatBytes, fail, randomBytes, toHex } from '@coffer/core';
 import { BLOB_TYPE_CODES, type BlobType, blobTypeFromCode } from './blob.ts';
 import { OBJECT_SALT_BYTES, objectKey } from './object-key.ts';
-import type { SealingKey } from '@coffer/core';
+import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
 
 export const PACK_MAGIC = 'CFPK';
 export const PACK_VERSION = 1;
@@ -40,8 +40,8 @@ function headerAad(preamble: Uint8Array): Uint8Array {
   return concatBytes(new TextEncoder().encode(LABELS.packHeaderAad), preamble);
 }
 
-export async function packKey(blobEncryptionKey: Uint8Array, salt: Uint8Array): Promise<SealingKey> {
-  return objectKey(blobEncryptionKey, salt, LABELS.packKey);
+export async function packKey(blobEncryptionKey: Uint8Array, salt: Uint8Array, bulk: BulkCrypto = webBulkCrypto): Promise<Sealer> {
+  return objectKey(blobEncryptionKey, salt, LABELS.packKey, bulk);
 }
 
 /**
@@ -55,11 +55,11 @@ export class PackBuilder {
   private readonly entries: PackEntry[] = [];
   private bytes: number;
   readonly preamble: Uint8Array;
-  private readonly key: Promise<SealingKey>;
+  private readonly key: Promise<Sealer>;
 
-  constructor(blobEncryptionKey: Uint8Array) {
+  constructor(blobEncryptionKey: Uint8Array, bulk: BulkCrypto = webBulkCrypto) {
     this.preamble = concatBytes(new TextEncoder().encode(PACK_MAGIC), Uint8Array.of(PACK_VERSION), randomBytes(OBJECT_SALT_BYTES));
-    this.key = packKey(blobEncryptionKey, this.preamble.subarray(5));
+    this.key = packKey(blobEncryptionKey, this.preamble.subarray(5), bulk);
     this.parts.push(Promise.resolve(this.preamble));
     this.bytes = this.preamble.length;
   }
@@ -129,7 +129,7 @@ export function decodePackHeader(bytes: Uint8Array, packSize: number, where: str
 }
 
 /** Reads and authenticates a whole pack's header (for check and index recovery). */
-export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8Array, name: string): Promise<{ salt: Uint8Array; entries: PackEntry[] }> {
+export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8Array, name: string, bulk: BulkCrypto = webBulkCrypto): Promise<{ salt: Uint8Array; entries: PackEntry[] }> {
   if (pack.length < PACK_PREAMBLE_BYTES + 4) fail('E_TRUNCATED', `pack ${name} is truncated`);
   if (new TextDecoder().decode(pack.subarray(0, 4)) !== PACK_MAGIC) fail('E_FORMAT', `${name} is not a pack (bad magic)`);
   if (pack[4] !== PACK_VERSION) fail('E_UNSUPPORTED_VERSION', `pack ${name} has version ${String(pack[4])}`);
@@ -139,7 +139,7 @@ export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8A
   if (headerStart < PACK_PREAMBLE_BYTES) fail('E_FORMAT', `pack ${name}: header length ${String(headerLength)} is impossible`);
   const preamble = pack.subarray(0, PACK_PREAMBLE_BYTES);
   const salt = pack.slice(5, PACK_PREAMBLE_BYTES);
-  const key = await packKey(blobEncryptionKey, salt);
+  const key = await packKey(blobEncryptionKey, salt, bulk);
   let header: Uint8Array;
   try {
     header = await key.open(pack.subarray(headerStart, pack.length - 4), headerAad(preamble));

@@ -8,7 +8,6 @@
 import {
   CofferError,
   type RepositoryKeys,
-  type SealingKey,
   type SlotDescription,
   type UnlockSecret,
   type UnlockedRepository,
@@ -24,7 +23,8 @@ import {
   unlockRepository,
 } from '@coffer/core';
 import type { Storage } from '../storage/storage.ts';
-import { type BlobType, type Codec, blobId, blobKey, decodePayload, encodePayload, storeOnlyCodec } from './blob.ts';
+import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
+import { type BlobType, type Codec, blobKey, decodePayload, encodePayload, storeOnlyCodec } from './blob.ts';
 import { BlobIndex, type IndexedPack, openIndexFile, sealIndexFile } from './index-file.ts';
 import { PackBuilder, type PackEntry, blobAad, describeBlob, packKey, packName } from './pack.ts';
 import { type Snapshot, type StoredSnapshot, openSnapshot, parseSnapshotName, sealSnapshot, sha256Hex } from './snapshot.ts';
@@ -65,6 +65,8 @@ export interface RepositoryOptions {
   readonly freshness?: FreshnessStore;
   /** How many pack uploads may run at once. */
   readonly uploadConcurrency?: number;
+  /** The bulk primitives; Node passes its native implementation. */
+  readonly bulkCrypto?: BulkCrypto;
 }
 
 export function configName(generation: number): string {
@@ -96,7 +98,8 @@ export class Repository {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
-  private readonly readKeys = new Map<string, Promise<SealingKey>>();
+  private readonly readKeys = new Map<string, Promise<Sealer>>();
+  readonly bulk: BulkCrypto;
   private uploadError: Error | undefined;
   private addedBytesValue = 0;
   private addedBlobsValue = 0;
@@ -108,7 +111,8 @@ export class Repository {
     this.codec = options.codec ?? storeOnlyCodec;
     this.packSize = options.packSize ?? DEFAULT_PACK_SIZE;
     this.freshness = options.freshness;
-    this.uploadConcurrency = options.uploadConcurrency ?? 4;
+    this.uploadConcurrency = options.uploadConcurrency ?? 2;
+    this.bulk = options.bulkCrypto ?? webBulkCrypto;
     this.params = decodeParams(unlocked.config.params);
   }
 
@@ -225,7 +229,7 @@ export class Repository {
   }
 
   async blobIdOf(plaintext: Uint8Array): Promise<Uint8Array> {
-    return blobId(this.keys.blobId, plaintext);
+    return this.bulk.hmacSha256(this.keys.blobId, plaintext);
   }
 
   /**
@@ -242,7 +246,7 @@ export class Repository {
     // From here to the rotation there is no await: the pack a blob lands in is decided atomically.
     let builder = this.builders.get(type);
     if (!builder) {
-      builder = new PackBuilder(this.keys.blobEncryption);
+      builder = new PackBuilder(this.keys.blobEncryption, this.bulk);
       this.builders.set(type, builder);
     }
     builder.add(type, id, payload, plaintext.length);
@@ -258,7 +262,7 @@ export class Repository {
   private async upload(builder: PackBuilder): Promise<void> {
     const task = (async () => {
       const { bytes, entries } = await builder.finish();
-      const id = await sha256Hex(bytes);
+      const id = toHex(await this.bulk.sha256(bytes));
       await this.storage.put(packName(id), bytes);
       this.unindexed.push({ id, salt: builder.salt.slice(), entries });
       if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
@@ -315,7 +319,7 @@ export class Repository {
     if (frame.length !== entry.length) fail('E_INTEGRITY', `${where} is truncated`);
     let keyPromise = this.readKeys.get(packId);
     if (!keyPromise) {
-      keyPromise = packKey(this.keys.blobEncryption, salt);
+      keyPromise = packKey(this.keys.blobEncryption, salt, this.bulk);
       this.readKeys.set(packId, keyPromise);
     }
     const key = await keyPromise;
@@ -405,13 +409,13 @@ export class Repository {
     let builder: PackBuilder | undefined;
     const emit = async (done: PackBuilder): Promise<void> => {
       const { bytes, entries } = await done.finish();
-      const id = await sha256Hex(bytes);
+      const id = toHex(await this.bulk.sha256(bytes));
       await this.storage.put(packName(id), bytes);
       written.push({ id, salt: done.salt.slice(), entries });
     };
     return Promise.resolve({
       add: async (type, plaintext, id) => {
-        builder ??= new PackBuilder(this.keys.blobEncryption);
+        builder ??= new PackBuilder(this.keys.blobEncryption, this.bulk);
         builder.add(type, id, await encodePayload(this.codec, plaintext), plaintext.length);
         if (builder.size >= this.packSize) {
           const done = builder;
