@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 node scripts/ensure-chromium.ts || exit 1
+node scripts/ensure-rclone.ts || exit 1
 results=node_modules/.cache/coffer/test-results.json
 mkdir -p "$(dirname "$results")"
 rm -f "$results"

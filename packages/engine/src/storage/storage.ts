@@ -5,8 +5,11 @@
  *
  * Contract:
  * - Names are relative, `/`-separated, of the characters [a-z0-9._-/], never
- *   empty, never starting or ending with `/`, no `..` segment, ≤ 255 bytes.
- *   Drivers reject others with E_INVALID_ARGUMENT.
+ *   empty, never starting or ending with `/`, no empty, `.` or `..` segment,
+ *   ≤ 255 bytes. Drivers reject others with E_INVALID_ARGUMENT.
+ * - A name is never also the directory part of another (`a` and `a/b`):
+ *   hierarchical stores (filesystem, WebDAV) cannot hold both and refuse the
+ *   second write with E_STORAGE_EXISTS.
  * - `put` is create-only and atomic: the object becomes visible whole or not at
  *   all, and an existing object is never replaced (E_STORAGE_EXISTS). When `put`
  *   resolves, the object is durable.

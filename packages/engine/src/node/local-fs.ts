@@ -1,0 +1,10 @@
+/**
+ * The filesystem calls LocalStorage makes, gathered in one object so tests can
+ * inject failures the real disk will not produce on demand (ENOSPC on fsync,
+ * EACCES as root) without a tmpfs or fault-injection tool.
+ */
+import * as fs from 'node:fs/promises';
+
+export type LocalFs = Pick<typeof fs, 'open' | 'link' | 'rename' | 'unlink' | 'mkdir' | 'readdir' | 'stat' | 'readFile'>;
+
+export const nodeFs: LocalFs = fs;
