@@ -33,6 +33,9 @@ export const LABELS = {
   indexFileKey: 'coffer/v1/index-file',
   snapshotKey: 'coffer/v1/snapshot',
   lockKey: 'coffer/v1/lock',
+  // The keyed content-defined chunker (format.md §9.4).
+  chunkerGear: 'coffer/v1/chunker/gear',
+  chunkerMasks: 'coffer/v1/chunker/masks',
 } as const;
 
 export type LabelName = keyof typeof LABELS;
