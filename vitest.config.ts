@@ -18,7 +18,7 @@ const CHROMIUM_ARGS = [
 ];
 const coreTests = ['packages/core/test/**/*.test.ts'];
 /** Node-only suites: the engine (filesystem, S3, WebDAV drivers), later the CLI and server. */
-const nodeTests = ['packages/engine/test/**/*.test.ts'];
+const nodeTests = ['packages/engine/test/**/*.test.ts', 'packages/cli/test/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -1,0 +1,116 @@
+/**
+ * One command's access to its repository: the location, the storage, the
+ * recovery key, the rollback memory, and the locks, all released at the end
+ * (or on SIGINT/SIGTERM through cleanup.ts).
+ */
+import { CofferError, type RecoveryKey, type UnlockSecret } from '@coffer/core';
+import { Repository, RepositoryLock, type RepositoryOptions, type Storage } from '@coffer/engine';
+import { FileFreshnessStore, nodeBulkCrypto, nodeLockEnvironment, zstdCodec } from '@coffer/engine/node';
+import { onCleanup } from './cleanup.ts';
+import { UsageError } from './exit-codes.ts';
+import type { Io } from './io.ts';
+import type { Output } from './output.ts';
+import { readRecoveryKey } from './secret.ts';
+import { stateDirectory } from './state-dir.ts';
+import { openStorage } from './storage-url.ts';
+
+export interface GlobalSettings {
+  readonly repo: string | undefined;
+  readonly recoveryKeyFile: string | undefined;
+}
+
+export class Session {
+  readonly io: Io;
+  readonly out: Output;
+  readonly settings: GlobalSettings;
+  private storageValue: Storage | undefined;
+  private keyValue: { key: RecoveryKey; from: string } | undefined;
+  private freshnessValue: FileFreshnessStore | undefined;
+
+  constructor(io: Io, out: Output, settings: GlobalSettings) {
+    this.io = io;
+    this.out = out;
+    this.settings = settings;
+  }
+
+  get repositorySpec(): string {
+    const spec = this.settings.repo ?? this.io.env.COFFER_REPOSITORY;
+    if (spec === undefined || spec === '') throw new UsageError('no repository given: pass -r/--repo REPOSITORY or set COFFER_REPOSITORY');
+    return spec;
+  }
+
+  get storage(): Storage {
+    this.storageValue ??= openStorage(this.repositorySpec, this.io.env);
+    return this.storageValue;
+  }
+
+  get stateDirectory(): string {
+    return stateDirectory(this.io.env);
+  }
+
+  get freshness(): FileFreshnessStore {
+    this.freshnessValue ??= new FileFreshnessStore(this.stateDirectory);
+    return this.freshnessValue;
+  }
+
+  async recoveryKey(): Promise<RecoveryKey> {
+    this.keyValue ??= await readRecoveryKey(this.io, this.settings.recoveryKeyFile);
+    return this.keyValue.key;
+  }
+
+  async secret(): Promise<UnlockSecret> {
+    return { type: 'recovery-key', recoveryKey: await this.recoveryKey() };
+  }
+
+  /** zstd, the default pack size, Node's native crypto for the bulk work, and rollback memory. */
+  get repositoryOptions(): RepositoryOptions {
+    return { codec: zstdCodec(), bulkCrypto: nodeBulkCrypto, freshness: this.freshness };
+  }
+
+  /**
+   * Opens and unlocks the repository. The storage is checked for a repository
+   * before the key is asked for, so a wrong location is reported as such.
+   */
+  async open(): Promise<Repository> {
+    await Repository.readConfig(this.storage);
+    const secret = await this.secret();
+    try {
+      return await Repository.open(this.storage, secret, this.repositoryOptions);
+    } catch (error) {
+      if (error instanceof CofferError && error.code === 'E_WRONG_KEY') {
+        throw new CofferError('E_WRONG_KEY', `wrong recovery key: the key from ${this.keyValue?.from ?? 'the prompt'} does not open the repository at ${this.storage.location} (${error.message})`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `task` under a shared or exclusive lock, released afterwards, on failure and on SIGINT/SIGTERM. */
+  async withLock<T>(repository: Repository, exclusive: boolean, task: () => Promise<T>): Promise<T> {
+    const acquiring = RepositoryLock.acquire(repository.storage, repository.lockKey, exclusive, nodeLockEnvironment());
+    // The lock object exists before acquire() returns: a signal arriving meanwhile waits for it, then removes it.
+    const release = async (): Promise<void> => {
+      const lock = await acquiring.catch(() => undefined);
+      await lock?.release();
+    };
+    const unregister = onCleanup(release);
+    try {
+      await acquiring;
+    } catch (error) {
+      unregister();
+      throw error;
+    }
+    try {
+      return await task();
+    } finally {
+      unregister();
+      // A lock left behind only delays others (it goes stale); it must not hide the command's own outcome.
+      await release().catch(() => {
+        this.out.warn('could not remove this command\'s lock from the repository; `coffer unlock` removes it');
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.storageValue?.close();
+  }
+}
