@@ -3,10 +3,17 @@
  * primitives: each opens the other's frames, they agree on MACs and hashes,
  * and the Node opener rejects every single-bit flip like core does.
  */
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { CofferError, hmacSha256, randomBytes, toHex } from '@coffer/core';
 import { webBulkCrypto } from '../src/repo/bulk-crypto.ts';
 import { nodeBulkCrypto } from '../src/node/node-crypto.ts';
+import { BulkPool, pooledBulkCrypto } from '../src/node/bulk-pool.ts';
+
+const pool = new BulkPool(2);
+const pooled = pooledBulkCrypto(pool);
+afterAll(async () => {
+  await pool.close();
+});
 
 const sizes = [0, 1, 15, 16, 17, 1000, 65_536, 1_048_577];
 
@@ -19,6 +26,9 @@ describe('node:crypto bulk primitives match WebCrypto', () => {
     const node = await nodeBulkCrypto.sealer(key, 10);
     expect(toHex(await web.open(await node.seal(plaintext, aad), aad))).toBe(toHex(plaintext));
     expect(toHex(await node.open(await web.seal(plaintext, aad), aad))).toBe(toHex(plaintext));
+    const worker = await pooled.sealer(key, 10);
+    expect(toHex(await web.open(await worker.seal(plaintext, aad), aad))).toBe(toHex(plaintext));
+    expect(toHex(await worker.open(await node.seal(plaintext, aad), aad))).toBe(toHex(plaintext));
   });
 
   test('MAC and hash agree', async () => {
@@ -26,6 +36,7 @@ describe('node:crypto bulk primitives match WebCrypto', () => {
       const key = randomBytes(32);
       const data = randomBytes(size);
       expect(toHex(await nodeBulkCrypto.hmacSha256(key, data))).toBe(toHex(await hmacSha256(key, data)));
+      expect(toHex(await pooled.hmacSha256(key, data))).toBe(toHex(await hmacSha256(key, data)));
       expect(toHex(await nodeBulkCrypto.sha256(data))).toBe(toHex(await webBulkCrypto.sha256(data)));
     }
   });
@@ -46,6 +57,15 @@ describe('node:crypto bulk primitives match WebCrypto', () => {
     }
     expect(detected).toBe(frame.length * 8);
     await expect(node.open(frame, randomBytes(33))).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
+  });
+
+  test('the worker pool reports a damaged frame as E_AUTH_FAILED and keeps the message limit', async () => {
+    const key = randomBytes(32);
+    const worker = await pooled.sealer(key, 1);
+    const frame = await worker.seal(randomBytes(100), new Uint8Array(0));
+    frame[20] = (frame[20] ?? 0) ^ 1;
+    await expect(worker.open(frame, new Uint8Array(0))).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
+    await expect(worker.seal(new Uint8Array(1), new Uint8Array(0))).rejects.toMatchObject({ code: 'E_KEY_USAGE_LIMIT' });
   });
 
   test('the per-key message limit holds', async () => {

@@ -12,13 +12,13 @@ import type { BulkCrypto, Sealer } from '../repo/bulk-crypto.ts';
 const VERSION = Uint8Array.of(BLOB_FRAME_VERSION);
 
 class NodeSealer implements Sealer {
-  readonly #key: Buffer;
+  readonly #key: Uint8Array;
   readonly #limit: number;
   #sealed = 0;
 
   constructor(key: Uint8Array, limit: number) {
     assertBytes(key, 'AES-256-GCM key', 32);
-    this.#key = Buffer.from(key);
+    this.#key = key.slice();
     this.#limit = limit;
   }
 
@@ -36,51 +36,61 @@ class NodeSealer implements Sealer {
   }
 
   #seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-    assertBytes(plaintext, 'plaintext');
-    assertBytes(aad, 'associated data');
-    if (plaintext.length > MAX_BLOB_PLAINTEXT) fail('E_TOO_LARGE', 'plaintext exceeds the 256 MiB blob limit');
     if (this.#sealed >= this.#limit) fail('E_KEY_USAGE_LIMIT', `this key has sealed ${String(this.#sealed)} messages, its limit`);
     this.#sealed++;
-    const frame = new Uint8Array(BLOB_FRAME_OVERHEAD + plaintext.length);
-    frame[0] = BLOB_FRAME_VERSION;
-    const nonce = frame.subarray(1, 1 + GCM_NONCE_BYTES);
-    randomFillSync(nonce);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: GCM_TAG_BYTES });
-    cipher.setAAD(VERSION);
-    cipher.setAAD(aad);
-    // update() may return fewer bytes than it was given; final() returns the rest.
-    let offset = 1 + GCM_NONCE_BYTES;
-    const body = cipher.update(plaintext);
-    frame.set(body, offset);
-    offset += body.length;
-    const tail = cipher.final();
-    frame.set(tail, offset);
-    frame.set(cipher.getAuthTag(), frame.length - GCM_TAG_BYTES);
-    return frame;
+    return sealFrameSync(this.#key, plaintext, aad);
   }
 
   #open(frameBytes: Uint8Array, aad: Uint8Array): Uint8Array {
-    assertBytes(aad, 'associated data');
-    const frame = parseBlobFrame(frameBytes);
-    const ciphertextLength = frame.sealed.length - GCM_TAG_BYTES;
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, frame.nonce, { authTagLength: GCM_TAG_BYTES });
-    decipher.setAAD(VERSION);
-    decipher.setAAD(aad);
-    decipher.setAuthTag(frame.sealed.subarray(ciphertextLength));
-    // The plaintext from update() is held back and returned only after final() verified the tag.
-    const body = decipher.update(frame.sealed.subarray(0, ciphertextLength));
-    let tail: Buffer;
-    try {
-      tail = decipher.final();
-    } catch (cause) {
-      body.fill(0);
-      throw new CofferError('E_AUTH_FAILED', 'AES-GCM authentication failed', { cause });
-    }
-    const out = new Uint8Array(body.length + tail.length);
-    out.set(body);
-    out.set(tail, body.length);
-    return out;
+    return openFrameSync(this.#key, frameBytes, aad);
   }
+}
+
+/** Seals one frame (format.md §6) with a fresh random nonce. Also run inside the bulk worker threads. */
+export function sealFrameSync(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  assertBytes(key, 'AES-256-GCM key', 32);
+  assertBytes(plaintext, 'plaintext');
+  assertBytes(aad, 'associated data');
+  if (plaintext.length > MAX_BLOB_PLAINTEXT) fail('E_TOO_LARGE', 'plaintext exceeds the 256 MiB blob limit');
+  const frame = new Uint8Array(BLOB_FRAME_OVERHEAD + plaintext.length);
+  frame[0] = BLOB_FRAME_VERSION;
+  const nonce = frame.subarray(1, 1 + GCM_NONCE_BYTES);
+  randomFillSync(nonce);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: GCM_TAG_BYTES });
+  cipher.setAAD(VERSION);
+  cipher.setAAD(aad);
+  // update() may return fewer bytes than it was given; final() returns the rest.
+  let offset = 1 + GCM_NONCE_BYTES;
+  const body = cipher.update(plaintext);
+  frame.set(body, offset);
+  offset += body.length;
+  frame.set(cipher.final(), offset);
+  frame.set(cipher.getAuthTag(), frame.length - GCM_TAG_BYTES);
+  return frame;
+}
+
+/** Opens one frame; the plaintext is released only after the tag verified. */
+export function openFrameSync(key: Uint8Array, frameBytes: Uint8Array, aad: Uint8Array): Uint8Array {
+  assertBytes(key, 'AES-256-GCM key', 32);
+  assertBytes(aad, 'associated data');
+  const frame = parseBlobFrame(frameBytes);
+  const ciphertextLength = frame.sealed.length - GCM_TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', key, frame.nonce, { authTagLength: GCM_TAG_BYTES });
+  decipher.setAAD(VERSION);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(frame.sealed.subarray(ciphertextLength));
+  const body = decipher.update(frame.sealed.subarray(0, ciphertextLength));
+  let tail: Buffer;
+  try {
+    tail = decipher.final();
+  } catch (cause) {
+    body.fill(0);
+    throw new CofferError('E_AUTH_FAILED', 'AES-GCM authentication failed', { cause });
+  }
+  const out = new Uint8Array(body.length + tail.length);
+  out.set(body);
+  out.set(tail, body.length);
+  return out;
 }
 
 export const nodeBulkCrypto: BulkCrypto = {
