@@ -40,8 +40,8 @@ export class BulkPool {
       worker.on('message', (response: BulkResponse) => {
         this.#settle(response);
       });
-      worker.on('error', (error) => {
-        this.#failAll(i, error);
+      worker.on('error', (error: unknown) => {
+        this.#failAll(i, error instanceof Error ? error : new Error(String(error)));
       });
       this.#workers.push(worker);
       this.#load.push(0);
@@ -117,7 +117,7 @@ export function pooledBulkCrypto(pool: BulkPool): BulkCrypto {
   return {
     name: 'node:crypto worker pool',
     hmacSha256: (key, data) => pool.run({ op: 'hmac', key, data }),
-    sha256: nodeBulkCrypto.sha256,
+    sha256: (data) => nodeBulkCrypto.sha256(data),
     sealer: (key, messageLimit) => Promise.resolve(new PooledSealer(pool, key, messageLimit)),
   };
 }

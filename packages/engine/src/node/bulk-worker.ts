@@ -29,7 +29,7 @@ parentPort?.on('message', (request: BulkRequest) => {
     // A result that owns its whole buffer can be moved instead of copied.
     const movable = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength && result.buffer instanceof ArrayBuffer;
     response = { id: request.id, result };
-    parentPort?.postMessage(response, movable ? [result.buffer as ArrayBuffer] : []);
+    parentPort?.postMessage(response, movable ? [result.buffer] : []);
     return;
   } catch (error) {
     response = {
