@@ -39,8 +39,8 @@ export class Session {
     return spec;
   }
 
-  get storage(): Storage {
-    this.storageValue ??= openStorage(this.repositorySpec, this.io.env);
+  async storage(): Promise<Storage> {
+    this.storageValue ??= await openStorage(this.repositorySpec, this.io.env);
     return this.storageValue;
   }
 
@@ -72,13 +72,13 @@ export class Session {
    * before the key is asked for, so a wrong location is reported as such.
    */
   async open(): Promise<Repository> {
-    await Repository.readConfig(this.storage);
+    await Repository.readConfig(await this.storage());
     const secret = await this.secret();
     try {
-      return await Repository.open(this.storage, secret, this.repositoryOptions);
+      return await Repository.open(await this.storage(), secret, this.repositoryOptions);
     } catch (error) {
       if (error instanceof CofferError && error.code === 'E_WRONG_KEY') {
-        throw new CofferError('E_WRONG_KEY', `wrong recovery key: the key from ${this.keyValue?.from ?? 'the prompt'} does not open the repository at ${this.storage.location} (${error.message})`, { cause: error });
+        throw new CofferError('E_WRONG_KEY', `wrong recovery key: the key from ${this.keyValue?.from ?? 'the prompt'} does not open the repository at ${(await this.storage()).location} (${error.message})`, { cause: error });
       }
       throw error;
     }

@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { fail } from '@coffer/core';
-import { S3Storage, type Storage, WebDavStorage, parseS3Url, parseWebDavUrl } from '@coffer/engine';
+import { type Storage, parseS3Url, parseWebDavUrl } from '@coffer/engine';
 import { LocalStorage } from '@coffer/engine/node';
 import type { Env } from './io.ts';
 
@@ -28,7 +28,8 @@ export function schemeOf(spec: string): RepositoryScheme {
   return 'local';
 }
 
-export function openStorage(spec: string, env: Env): Storage {
+/** Async because the S3 and WebDAV drivers load only when used: the AWS SDK alone costs ~180 ms of start-up. */
+export async function openStorage(spec: string, env: Env): Promise<Storage> {
   switch (schemeOf(spec)) {
     case 'local': {
       const path = spec.startsWith('local:') ? spec.slice('local:'.length) : spec;
@@ -37,6 +38,7 @@ export function openStorage(spec: string, env: Env): Storage {
     }
     case 's3': {
       const location = parseS3Url(spec);
+      const { S3Storage } = await import('@coffer/engine/s3');
       const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
       return new S3Storage({
         bucket: location.bucket,
@@ -48,6 +50,7 @@ export function openStorage(spec: string, env: Env): Storage {
     }
     case 'webdav': {
       const location = parseWebDavUrl(spec, { COFFER_WEBDAV_USER: env.COFFER_WEBDAV_USER, COFFER_WEBDAV_PASSWORD: env.COFFER_WEBDAV_PASSWORD });
+      const { WebDavStorage } = await import('@coffer/engine/webdav');
       return new WebDavStorage(location);
     }
   }

@@ -11,8 +11,6 @@ export * from './repo/forget.ts';
 export * from './repo/prune.ts';
 export * from './storage/memory.ts';
 export * from './storage/retry.ts';
-export * from './storage/s3.ts';
 export * from './storage/s3-url.ts';
-export * from './storage/webdav.ts';
 export * from './storage/webdav-url.ts';
 export * from './repo/bulk-crypto.ts';

@@ -17,7 +17,7 @@ export const catConfigCommand: Command = {
   repository: true,
   async run(session) {
     const { out } = session;
-    const { config } = await Repository.readConfig(session.storage);
+    const { config } = await Repository.readConfig(await session.storage());
     let params: unknown;
     try {
       params = JSON.parse(new TextDecoder().decode(config.params));

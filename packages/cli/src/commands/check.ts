@@ -8,11 +8,10 @@ import { plural } from '../format.ts';
 /**
  * Packs no index lists are what an interrupted backup (or one running right
  * now) leaves behind: harmless, and removed by prune. restic calls them
- * "additional files" and does not fail for them; neither do we. The engine's
- * CheckProblem has no severity yet, so they are recognised by their message.
+ * "additional files" and does not fail for them; neither do we.
  */
 function isLeftover(problem: CheckProblem): boolean {
-  return problem.object.startsWith('data/') && problem.message.startsWith('pack not referenced by any index');
+  return problem.severity === 'note';
 }
 
 export const checkCommand: Command = {
@@ -38,7 +37,7 @@ export const checkCommand: Command = {
         await repository.latestSnapshot();
       } catch (error) {
         if (!(error instanceof CofferError) || error.code !== 'E_ROLLBACK') throw error;
-        rollback.push({ object: 'snapshots/', message: `${error.code}: ${error.message}` });
+        rollback.push({ object: 'snapshots/', message: `${error.code}: ${error.message}`, severity: 'error' });
       }
       const progress = out.progress('check');
       const result = await checkRepository(repository, {

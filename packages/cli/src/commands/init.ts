@@ -23,7 +23,7 @@ export const initCommand: Command = {
   repository: true,
   async run(session, args) {
     const { out } = session;
-    const storage = session.storage;
+    const storage = await session.storage();
     const delivery = KeyDelivery.prepare(session.io, out, stringOption(args, 'write-recovery-key'), 'init');
     const recoveryKey = generateRecoveryKey();
     await delivery.write(recoveryKey, storage.location);

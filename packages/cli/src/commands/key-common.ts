@@ -1,5 +1,5 @@
 /** Shared by init and the key commands. */
-import { type ConfigHeader, type SlotDescription, type UnlockSecret, describeKeyslots, openKeyslot, toHex, wipe } from '@coffer/core';
+import { type ConfigHeader, type SlotDescription, describeKeyslots, toHex } from '@coffer/core';
 import { UsageError } from '../exit-codes.ts';
 
 export const DEFAULT_LABEL = 'Recovery key';
@@ -8,20 +8,6 @@ export function recoveryKeyDescription(label: string | undefined): Extract<SlotD
   const text = label ?? DEFAULT_LABEL;
   if (new TextEncoder().encode(text).length > 64) throw new UsageError('--label is at most 64 bytes');
   return { type: 'recovery-key', metadata: { label: text, createdAt: Date.now(), lastUsedAt: 0 } };
-}
-
-/** The id of the slot `secret` opens (the key in use), if any. Cheap: key derivation only, no storage access. */
-export async function slotInUse(config: ConfigHeader, secret: UnlockSecret): Promise<string | undefined> {
-  for (const slot of config.keyslots) {
-    try {
-      const rootKey = await openKeyslot(config.repositoryId, slot, secret);
-      wipe(rootKey);
-      return toHex(slot.slotId);
-    } catch {
-      // Another type, or not this key.
-    }
-  }
-  return undefined;
 }
 
 export interface KeyslotJson {

@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatTime, table } from '../format.ts';
-import { keyslotsJson, slotInUse } from './key-common.ts';
+import { keyslotsJson } from './key-common.ts';
 
 export const keyListCommand: Command = {
   name: 'key list',
@@ -15,7 +15,7 @@ export const keyListCommand: Command = {
   async run(session) {
     const { out } = session;
     const repository = await session.open();
-    const current = await slotInUse(repository.config, await session.secret());
+    const current = repository.openedSlotId;
     const keys = keyslotsJson(repository.config).map((k) => ({ ...k, current: k.id === current }));
     const rows = keys.map((k) => [
       `${k.current ? '*' : ' '}${k.id.slice(0, 8)}`,

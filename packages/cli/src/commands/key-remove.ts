@@ -1,7 +1,7 @@
 import { fromHex } from '@coffer/core';
 import type { Command } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { resolveSlotId, slotInUse } from './key-common.ts';
+import { resolveSlotId } from './key-common.ts';
 
 export const keyRemoveCommand: Command = {
   name: 'key remove',
@@ -19,7 +19,7 @@ export const keyRemoveCommand: Command = {
     const repository = await session.open();
     const id = resolveSlotId(repository.config, reference, 'key remove');
     // With one slot left, core's E_LAST_KEYSLOT is the answer that matters.
-    if (repository.config.keyslots.length > 1 && id === (await slotInUse(repository.config, await session.secret()))) {
+    if (repository.config.keyslots.length > 1 && id === repository.openedSlotId) {
       throw new UsageError(`key ${id.slice(0, 8)} is the one this command was unlocked with; unlock with another key to remove it`, 'key remove');
     }
     await repository.removeKeyslot(fromHex(id));

@@ -149,7 +149,10 @@ async function refuseSymlinkedParent(target: string, path: string): Promise<void
   }
 }
 
-/** utimes takes seconds as a double: exact to the microsecond for any date this century. */
+/**
+ * utimes takes seconds as a double and truncates to whole microseconds; half a
+ * microsecond more makes the double round to the intended microsecond.
+ */
 function nsToDate(ns: string): number {
-  return Number(BigInt(ns) / 1000n) / 1e6;
+  return (Number(BigInt(ns) / 1000n) + 0.5) / 1e6;
 }

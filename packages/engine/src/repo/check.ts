@@ -13,6 +13,11 @@ export interface CheckProblem {
   /** The object concerned: a storage name or a blob description. */
   readonly object: string;
   readonly message: string;
+  /**
+   * "error": damage or a missing object. "note": harmless leftovers, such as packs
+   * no index lists after an interrupted backup (prune removes them).
+   */
+  readonly severity: 'error' | 'note';
 }
 
 export interface CheckReport {
@@ -42,11 +47,11 @@ export async function checkRepository(repository: Repository, options: CheckOpti
     const name = packName(pack.id);
     const size = storagePacks.get(name);
     const last = pack.entries.at(-1);
-    if (size === undefined) problems.push({ object: name, message: 'pack listed in the index is missing' });
-    else if (last && size < last.offset + last.length) problems.push({ object: name, message: `pack is ${String(size)} bytes, shorter than its blobs` });
+    if (size === undefined) problems.push({ object: name, message: 'pack listed in the index is missing', severity: 'error' });
+    else if (last && size < last.offset + last.length) problems.push({ object: name, message: `pack is ${String(size)} bytes, shorter than its blobs`, severity: 'error' });
   }
   for (const name of storagePacks.keys()) {
-    if (!repository.index.pack(name.slice(name.lastIndexOf('/') + 1))) problems.push({ object: name, message: 'pack not referenced by any index (left by an interrupted run; prune removes it)' });
+    if (!repository.index.pack(name.slice(name.lastIndexOf('/') + 1))) problems.push({ object: name, message: 'pack not referenced by any index (left by an interrupted run; prune removes it)', severity: 'note' });
   }
 
   // Every snapshot must open, every tree must load, every referenced blob must be indexed.
@@ -54,7 +59,7 @@ export async function checkRepository(repository: Repository, options: CheckOpti
   try {
     snapshots = await repository.snapshots();
   } catch (error) {
-    problems.push({ object: 'snapshots/', message: describe(error) });
+    problems.push({ object: 'snapshots/', message: describe(error), severity: 'error' });
   }
   const seenTrees = new Set<string>();
   const missing = (type: BlobType, id: string): boolean => !repository.index.has(type, fromHex(id));
@@ -62,7 +67,7 @@ export async function checkRepository(repository: Repository, options: CheckOpti
     if (seenTrees.has(treeId)) return;
     seenTrees.add(treeId);
     if (missing('tree', treeId)) {
-      problems.push({ object: `tree ${treeId}`, message: `tree of ${path} is not in the index` });
+      problems.push({ object: `tree ${treeId}`, message: `tree of ${path} is not in the index`, severity: 'error' });
       return;
     }
     try {
@@ -70,10 +75,10 @@ export async function checkRepository(repository: Repository, options: CheckOpti
       for (const node of tree.nodes) {
         const child = `${path}/${node.name}`;
         if (node.type === 'dir' && node.subtree) await walk(node.subtree, child);
-        for (const id of node.content ?? []) if (missing('data', id)) problems.push({ object: `data blob ${id}`, message: `content of ${child} is not in the index` });
+        for (const id of node.content ?? []) if (missing('data', id)) problems.push({ object: `data blob ${id}`, message: `content of ${child} is not in the index`, severity: 'error' });
       }
     } catch (error) {
-      problems.push({ object: `tree ${treeId}`, message: describe(error) });
+      problems.push({ object: `tree ${treeId}`, message: describe(error), severity: 'error' });
     }
   };
   for (const s of snapshots) await walk(s.snapshot.tree, `snapshot ${s.id.slice(0, 8)}`);
@@ -88,21 +93,21 @@ export async function checkRepository(repository: Repository, options: CheckOpti
       if (!storagePacks.has(name)) continue;
       try {
         const bytes = await repository.storage.get(name);
-        if (toHex(await repository.bulk.sha256(bytes)) !== pack.id) problems.push({ object: name, message: 'pack content does not match its name (damaged)' });
+        if (toHex(await repository.bulk.sha256(bytes)) !== pack.id) problems.push({ object: name, message: 'pack content does not match its name (damaged)', severity: 'error' });
         const header = await readPackHeader(repository.keys.blobEncryption, bytes, pack.id, repository.bulk);
         const indexed = new Set(pack.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));
         const inPack = new Set(header.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));
-        if (indexed.size !== inPack.size || [...indexed].some((e) => !inPack.has(e))) problems.push({ object: name, message: 'pack header and index disagree' });
+        if (indexed.size !== inPack.size || [...indexed].some((e) => !inPack.has(e))) problems.push({ object: name, message: 'pack header and index disagree', severity: 'error' });
         for (const entry of pack.entries) {
           try {
             await repository.openBlob(pack.id, pack.salt, entry, bytes.subarray(entry.offset, entry.offset + entry.length));
             blobsRead++;
           } catch (error) {
-            problems.push({ object: name, message: describe(error) });
+            problems.push({ object: name, message: describe(error), severity: 'error' });
           }
         }
       } catch (error) {
-        problems.push({ object: name, message: describe(error) });
+        problems.push({ object: name, message: describe(error), severity: 'error' });
       }
     }
     options.onProgress?.(packs.length, packs.length);

@@ -157,6 +157,11 @@ export class Repository {
     return toHex(this.unlocked.config.repositoryId);
   }
 
+  /** The id (hex) of the keyslot that unlocked this session: the key in use. */
+  get openedSlotId(): string {
+    return toHex(this.unlocked.slot.slotId);
+  }
+
   get config(): UnlockedRepository['config'] {
     return this.unlocked.config;
   }
