@@ -148,7 +148,7 @@ async function backupEntry(ctx: Context, path: string, name: string, previous: T
         ctx.report();
         return previous;
       }
-      const content = await backupFile(ctx, path);
+      const content = await backupFile(ctx, path, size);
       ctx.progress.files++;
       ctx.report();
       return { name, type: 'file', mode, mtime, size, content };
@@ -169,7 +169,7 @@ function contentKnown(repository: Repository, content: readonly string[]): boole
   return content.every((id) => repository.hasBlob('data', fromHex(id)));
 }
 
-async function backupFile(ctx: Context, path: string): Promise<string[]> {
+async function backupFile(ctx: Context, path: string, expectedSize: number): Promise<string[]> {
   const handle = await open(path, 'r');
   const ids: Promise<Uint8Array>[] = [];
   const chunker: ChunkStream = await openChunkStream(ctx.repository);
@@ -192,11 +192,16 @@ async function backupFile(ctx: Context, path: string): Promise<string[]> {
     ids.push(saved);
   };
   try {
+    let remaining = expectedSize;
     for (;;) {
-      // A fresh buffer per read: chunks are views into it while their blobs are being saved.
-      const piece = new Uint8Array(READ_BYTES);
-      const { bytesRead } = await handle.read(piece, 0, READ_BYTES, null);
+      // A fresh buffer per read: chunks are views into it while their blobs are being saved. It is
+      // sized to what the file still holds (+1 to notice growth), so a 50 KB photo does not cost a
+      // 4 MiB allocation; allocUnsafe skips zero-filling bytes that are overwritten at once.
+      const size = Math.max(1, Math.min(READ_BYTES, remaining + 1));
+      const piece = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(piece, 0, size, null);
       if (bytesRead === 0) break;
+      remaining = Math.max(0, remaining - bytesRead);
       for (const chunk of chunker.push(piece.subarray(0, bytesRead))) await submit(chunk);
     }
     for (const chunk of chunker.finish()) await submit(chunk);
