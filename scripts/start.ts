@@ -5,13 +5,15 @@
 console.log(`Coffer — end-to-end encrypted backups unlocked with a passkey, a password vault or a recovery key.
 
 What exists today:
-  packages/core   the cryptographic core: key hierarchy, keyslots, recovery keys,
-                  blob sealing and the byte formats (docs/format.md)
+  packages/core     the cryptographic core: key hierarchy, keyslots, recovery keys,
+                    blob sealing and the byte formats (docs/format.md)
+  packages/engine   the backup engine and its storage drivers (local disk, S3, WebDAV)
+  packages/cli      the coffer command (docs/cli.md)
 
-The server (which 'npm start' will run), the backup engine, the CLI and the web app
-are not built yet.
+The server (which 'npm start' will run), the client SDK and the web app are not built yet.
 
 Try it:
+  npx coffer --help        back up and restore from the command line
   npm test                 the whole suite, in Node and in headless Chromium
   npm run lint             ESLint (type-checked rules) and the TypeScript build
   npm run vectors:check    re-generate the test vectors and compare with the committed ones
