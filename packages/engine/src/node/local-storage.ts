@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CofferError, fail } from '@coffer/core';
 import { contentVersion, equalBytes } from '../storage/bytes.ts';
 import { assertBody, assertExpectedVersion, assertName, assertPrefix, assertRange, isValidName } from '../storage/names.ts';
-import { withRetry, type RetryOptions } from '../storage/retry.ts';
+import { withClassifiedRetry, type RetryOptions } from '../storage/retry.ts';
 import type { ByteRange, Storage, StoredObject, VersionedObject } from '../storage/storage.ts';
 import { errnoCode, fsFailure, isMissing } from './local-errors.ts';
 import { nodeFs, type LocalFs } from './local-fs.ts';
@@ -165,17 +165,7 @@ export class LocalStorage implements Storage {
   }
 
   #attempt<T>(what: string, op: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(
-      what,
-      async (attempt) => {
-        try {
-          return await op(attempt);
-        } catch (error) {
-          throw fsFailure(error, what);
-        }
-      },
-      this.#retry,
-    );
+    return withClassifiedRetry(what, op, fsFailure, this.#retry);
   }
 
   /** Writes the object create-only; false when the name is taken. */

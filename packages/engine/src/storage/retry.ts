@@ -90,3 +90,22 @@ export async function withRetry<T>(what: string, op: (attempt: number) => Promis
     { cause: last },
   );
 }
+
+/**
+ * withRetry for a driver: every failure first goes through the driver's
+ * `classify`, which turns library and system errors into CofferErrors or
+ * TransientErrors, so that only transient failures are retried.
+ */
+export function withClassifiedRetry<T>(what: string, op: (attempt: number) => Promise<T>, classify: (error: unknown, what: string) => unknown, options: RetryOptions = {}): Promise<T> {
+  return withRetry(
+    what,
+    async (attempt) => {
+      try {
+        return await op(attempt);
+      } catch (error) {
+        throw classify(error, what);
+      }
+    },
+    options,
+  );
+}

@@ -30,7 +30,7 @@ import {
 import { fail, toHex } from '@coffer/core';
 import { equalBytes } from './bytes.ts';
 import { assertBody, assertExpectedVersion, assertName, assertPrefix, assertRange, isValidName } from './names.ts';
-import { TransientError, withRetry, type RetryOptions } from './retry.ts';
+import { TransientError, withClassifiedRetry, type RetryOptions } from './retry.ts';
 import { s3ErrorInfo, s3Failure } from './s3-errors.ts';
 import type { ByteRange, Storage, StoredObject, VersionedObject } from './storage.ts';
 
@@ -237,17 +237,7 @@ export class S3Storage implements Storage {
   }
 
   #call<T>(what: string, op: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(
-      what,
-      async (attempt) => {
-        try {
-          return await op(attempt);
-        } catch (error) {
-          throw s3Failure(error, what);
-        }
-      },
-      this.#retry,
-    );
+    return withClassifiedRetry(what, op, s3Failure, this.#retry);
   }
 
   /** Creates the key unless it exists; the new ETag, or undefined when it existed. */

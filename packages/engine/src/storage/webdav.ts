@@ -31,7 +31,7 @@ import { CofferError, fail, toHex } from '@coffer/core';
 import { contentVersion, equalBytes } from './bytes.ts';
 import { httpFailure } from './http-status.ts';
 import { assertBody, assertExpectedVersion, assertName, assertPrefix, assertRange, isValidName } from './names.ts';
-import { TransientError, withRetry, type RetryOptions } from './retry.ts';
+import { TransientError, withClassifiedRetry, type RetryOptions } from './retry.ts';
 import type { ByteRange, Storage, StoredObject, VersionedObject } from './storage.ts';
 import { DavClient, drain } from './webdav-http.ts';
 import { parseMultistatus } from './webdav-xml.ts';
@@ -184,17 +184,7 @@ export class WebDavStorage implements Storage {
   }
 
   #call<T>(what: string, op: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(
-      what,
-      async (attempt) => {
-        try {
-          return await op(attempt);
-        } catch (error) {
-          throw unexpectedFailure(error, what);
-        }
-      },
-      this.#retry,
-    );
+    return withClassifiedRetry(what, op, unexpectedFailure, this.#retry);
   }
 
   async #failure(what: string, response: Response): Promise<Error> {
