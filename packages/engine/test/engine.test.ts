@@ -176,6 +176,79 @@ describe('damage and rollback', () => {
     expect(leftovers).toEqual([]);
   });
 
+  /** A repository with two snapshots, its storage, and the names of its objects by kind. */
+  async function twoSnapshots(): Promise<{ storage: MemoryStorage; repository: Repository; names: (prefix: string) => Promise<string[]> }> {
+    const source = join(work, 'source');
+    await makeSource(source);
+    const storage = new MemoryStorage();
+    const repository = await Repository.init(storage, first, options);
+    await backup(repository, [source]);
+    await writeFile(join(source, 'new.bin'), noise(7, 200_000));
+    await backup(repository, [source]);
+    const names = async (prefix: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const o of storage.list(prefix)) out.push(o.name);
+      return out.sort();
+    };
+    return { storage, repository, names };
+  }
+
+  test('truncated, swapped and duplicated snapshot objects are refused, naming the object', async () => {
+    const { storage, repository, names } = await twoSnapshots();
+    const [a, b] = await names('snapshots/');
+    if (!a || !b) throw new Error('expected two snapshots');
+    const bytesA = await storage.get(a);
+    const bytesB = await storage.get(b);
+    // Truncated: the content no longer hashes to its name.
+    storage.tamper(b, bytesB.slice(0, -1));
+    await expect(repository.snapshots()).rejects.toMatchObject({ code: 'E_AUTH_FAILED', message: expect.stringContaining(b) as unknown });
+    expect((await checkRepository(repository)).problems.map((p) => p.message).join()).toContain(b);
+    // Swapped: A's bytes under B's name.
+    storage.tamper(b, bytesA);
+    await expect(repository.snapshots()).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });
+    // Duplicated under a name that claims another sequence number: the content's own number wins.
+    storage.tamper(b, bytesB);
+    const fakeName = `snapshots/0000000009-${a.slice(-64)}`;
+    await storage.put(fakeName, bytesA);
+    await expect(repository.snapshots()).rejects.toMatchObject({ code: 'E_AUTH_FAILED', message: expect.stringContaining('sequence') as unknown });
+  });
+
+  test('truncated and duplicated index files stop the repository from opening, naming the file', async () => {
+    const { storage, names } = await twoSnapshots();
+    const [index] = await names('index/');
+    if (!index) throw new Error('no index file');
+    const bytes = await storage.get(index);
+    storage.tamper(index, bytes.slice(0, -3));
+    await expect(Repository.open(storage, secret, options)).rejects.toMatchObject({ code: 'E_INTEGRITY', message: expect.stringContaining(index) as unknown });
+    storage.tamper(index, bytes);
+    await storage.put(`index/${'0'.repeat(64)}`, bytes);
+    await expect(Repository.open(storage, secret, options)).rejects.toMatchObject({ code: 'E_INTEGRITY', message: expect.stringContaining('0'.repeat(64)) as unknown });
+  });
+
+  test('truncated and swapped packs are named by check --read-data and by restore', async () => {
+    const { storage, repository, names } = await twoSnapshots();
+    const packs = await names('data/');
+    const [p, q] = packs;
+    if (!p || !q) throw new Error('expected two packs');
+    const bytesP = await storage.get(p);
+    const bytesQ = await storage.get(q);
+    storage.tamper(p, bytesP.slice(0, bytesP.length - 100));
+    let report = await checkRepository(repository, { readData: true });
+    expect(report.problems.filter((x) => x.severity === 'error').map((x) => x.object)).toContain(p);
+    storage.tamper(p, bytesQ);
+    storage.tamper(q, bytesP);
+    report = await checkRepository(repository, { readData: true });
+    const damaged = new Set(report.problems.filter((x) => x.severity === 'error').map((x) => x.object));
+    expect(damaged.has(p) && damaged.has(q)).toBe(true);
+    // Damage in a tree blob stops the restore (E_INTEGRITY); damage in file data fails those files.
+    // Either way the damaged pack is named, and no unverified byte reaches the target.
+    const outcome = await restoreSnapshot(repository, await repository.findSnapshot('latest'), join(work, 'target')).then(
+      (report) => report.failures.map((f) => f.message).join('\n'),
+      (error: unknown) => (error instanceof CofferError && error.code === 'E_INTEGRITY' ? error.message : `unexpected: ${String(error)}`),
+    );
+    expect(outcome).toMatch(new RegExp(`${p.slice(-64)}|${q.slice(-64)}`));
+  });
+
   test('a deleted pack is reported by check without reading data', async () => {
     const source = join(work, 'source');
     await makeSource(source);
