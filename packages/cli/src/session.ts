@@ -95,8 +95,11 @@ export class Session {
     const unregister = onCleanup(release);
     try {
       await acquiring;
+      // What was read before the lock may be stale: a prune may have removed packs meanwhile.
+      await repository.reloadIndex();
     } catch (error) {
       unregister();
+      await release().catch(() => undefined);
       throw error;
     }
     try {

@@ -318,4 +318,30 @@ describe('forget and prune', () => {
       expect(Buffer.compare(await readFile(join(target, 'source', dayFile)), Buffer.from(noise(10 + kept.snapshot.seq - 1, 300_000)))).toBe(0);
     }
   });
+
+  test('a backup that reloads the index after locking never references packs a prune removed meanwhile', async () => {
+    const source = join(work, 'source');
+    await mkdir(source, { recursive: true });
+    const photo = join(source, 'photo.jpg');
+    const storage = new MemoryStorage();
+    const repository = await Repository.init(storage, first, options);
+    await writeFile(photo, noise(21, 400_000));
+    const old = await backup(repository, [source]);
+    await writeFile(photo, noise(22, 400_000));
+    await backup(repository, [source]);
+    await storage.delete(old.snapshot.name);
+    // Device A opened the repository (and read the index) before device B pruned.
+    const deviceA = await Repository.open(storage, secret, options);
+    const deviceB = await Repository.open(storage, secret, options);
+    expect((await prune(deviceB, { maxUnused: 0 })).packsDeleted).toBeGreaterThan(0);
+    // A takes its lock, then reloads: the old photo's blobs are gone from the index and are uploaded again.
+    await deviceA.reloadIndex();
+    await writeFile(photo, noise(21, 400_000));
+    const again = await backup(deviceA, [source]);
+    expect(again.snapshot.snapshot.summary.addedBytes).toBeGreaterThanOrEqual(400_000);
+    expect((await checkRepository(deviceA, { readData: true })).problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const restored = await restoreSnapshot(deviceA, again.snapshot, join(work, 'target'));
+    expect(restored.failures).toEqual([]);
+    expect(Buffer.compare(await readFile(join(work, 'target', 'source', 'photo.jpg')), Buffer.from(noise(21, 400_000)))).toBe(0);
+  });
 });

@@ -86,7 +86,7 @@ async function newestConfigName(storage: Storage): Promise<{ name: string; gener
 
 export class Repository {
   readonly storage: Storage;
-  readonly index = new BlobIndex();
+  #index = new BlobIndex();
   readonly params: RepositoryParams;
   private unlocked: UnlockedRepository;
   private keysValue: RepositoryKeys;
@@ -206,6 +206,24 @@ export class Repository {
     await this.freshness.save(this.id, state);
   }
 
+  /** The blob index as last loaded. */
+  get index(): BlobIndex {
+    return this.#index;
+  }
+
+  /**
+   * Reads the index again from storage. Callers MUST do this after taking the
+   * repository lock: an index read before it may still list packs a prune
+   * removed in between, and a backup would then reference blobs that are gone.
+   */
+  async reloadIndex(): Promise<void> {
+    if (this.builders.size > 0 || this.uploads.size > 0 || this.unindexed.length > 0 || this.pending.size > 0) {
+      fail('E_INVALID_ARGUMENT', 'reloadIndex() while blobs are being written');
+    }
+    this.#index = new BlobIndex();
+    await this.loadIndex();
+  }
+
   /** Loads every index file not superseded by another. */
   async loadIndex(): Promise<void> {
     const files = new Map<string, Awaited<ReturnType<typeof openIndexFile>>>();
@@ -218,7 +236,7 @@ export class Repository {
     const superseded = new Set([...files.values()].flatMap((file) => file.supersedes));
     for (const [id, file] of files) {
       if (superseded.has(id)) continue;
-      for (const pack of file.packs) this.index.addPack(pack);
+      for (const pack of file.packs) this.#index.addPack(pack);
     }
   }
 
@@ -230,7 +248,7 @@ export class Repository {
   }
 
   hasBlob(type: BlobType, id: Uint8Array): boolean {
-    return this.index.has(type, id) || this.pending.has(blobKey(type, id));
+    return this.#index.has(type, id) || this.pending.has(blobKey(type, id));
   }
 
   async blobIdOf(plaintext: Uint8Array): Promise<Uint8Array> {
@@ -245,7 +263,7 @@ export class Repository {
     this.throwUploadError();
     const id = knownId ?? (await this.blobIdOf(plaintext));
     const key = blobKey(type, id);
-    if (this.index.has(type, id) || this.pending.has(key)) return { id, added: false };
+    if (this.#index.has(type, id) || this.pending.has(key)) return { id, added: false };
     this.pending.add(key);
     const payload = await encodePayload(this.codec, plaintext);
     // From here to the rotation there is no await: the pack a blob lands in is decided atomically.
@@ -291,7 +309,7 @@ export class Repository {
     const bytes = await sealIndexFile(this.keys.index, { supersedes: [], packs });
     await this.storage.put(`index/${await sha256Hex(bytes)}`, bytes);
     for (const pack of packs) {
-      this.index.addPack(pack);
+      this.#index.addPack(pack);
       for (const entry of pack.entries) this.pending.delete(blobKey(entry.type, entry.id));
     }
   }
@@ -309,7 +327,7 @@ export class Repository {
 
   /** Loads and verifies one blob: the frame must authenticate and the plaintext must hash to its id. */
   async loadBlob(type: BlobType, id: Uint8Array): Promise<Uint8Array> {
-    const location = this.index.lookup(type, id);
+    const location = this.#index.lookup(type, id);
     if (!location) fail('E_INTEGRITY', `${describeBlob(type, id)} is not in the index`);
     const frame = await this.storage.get(packName(location.packId), { offset: location.entry.offset, length: location.entry.length }).catch((error: unknown) => {
       if (error instanceof CofferError && error.code === 'E_STORAGE_NOT_FOUND') fail('E_INTEGRITY', `pack ${location.packId} is missing (needed for ${describeBlob(type, id)})`, error);
