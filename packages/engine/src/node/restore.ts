@@ -11,14 +11,17 @@ import { CofferError, fail, fromHex } from '@coffer/core';
 import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
 import { type TreeNode, decodeTree } from '../repo/tree.ts';
+import { Limiter } from './limiter.ts';
 import { compileIncludes } from './patterns.ts';
 
 export interface RestoreOptions {
   /** Patterns (restic style: `*`, `?`, `**`) on paths like `/dir/file`; a matching directory brings all it holds. */
   readonly include?: readonly string[];
   readonly onProgress?: (progress: RestoreProgress) => void;
-  /** Blobs fetched at once; both cores decrypt while the disk writes. */
+  /** Blobs fetched at once per file; both cores decrypt while the disk writes. */
   readonly concurrency?: number;
+  /** Files restored at once. */
+  readonly fileConcurrency?: number;
 }
 
 export interface RestoreProgress {
@@ -71,8 +74,8 @@ export async function restoreSnapshot(repository: Repository, stored: StoredSnap
   for (const { path, node } of plan) {
     if (node.type === 'dir') await mkdir(join(target, path), { recursive: true });
   }
-  const concurrency = options.concurrency ?? 8;
-  for (const { path, node } of plan) {
+  const concurrency = options.concurrency ?? 4;
+  const restoreEntry = async ({ path, node }: PlannedNode): Promise<void> => {
     const destination = join(target, path);
     try {
       await refuseSymlinkedParent(target, path);
@@ -89,7 +92,17 @@ export async function restoreSnapshot(repository: Repository, stored: StoredSnap
     } catch (error) {
       failures.push({ path, message: error instanceof CofferError ? `${error.code}: ${error.message}` : String(error) });
     }
+  };
+  // Several files at once: a chat backup is mostly small media files, where per-file system
+  // calls, not bytes, set the pace. Memory stays bounded: files × blobs per file in flight.
+  const fileSlots = new Limiter(options.fileConcurrency ?? 4);
+  const running: Promise<void>[] = [];
+  for (const entry of plan) {
+    if (entry.node.type === 'dir') continue;
+    const release = await fileSlots.acquire();
+    running.push(restoreEntry(entry).finally(release));
   }
+  await Promise.all(running);
   // Directory times last and deepest first: writing into a directory changes its mtime.
   for (const { path, node } of [...plan].reverse()) {
     if (node.type !== 'dir') continue;
