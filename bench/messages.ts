@@ -205,30 +205,43 @@ export function createMessageStore(path: string, opts: { seed: number; count: nu
   db.exec('COMMIT');
 
   const writer = new Writer(db, rng, opts.seed, loadChats(db), contactCount);
-  const textCount = Math.max(0, opts.count - opts.media.length);
-  const times = new Float64Array(textCount);
-  for (let i = 0; i < textCount; i++) times[i] = opts.start + rng.float() * (opts.end - opts.start);
-  times.sort();
   const lastAt = new Map<number, number>();
-  let m = 0;
   let id = 0;
   const BATCH = 20_000; // one transaction per batch: fast to generate, same pages as many small ones
   db.exec('BEGIN');
-  for (let i = 0; i < textCount || m < opts.media.length; ) {
-    const t = i < textCount ? (times[i] ?? 0) : Infinity;
-    const media = opts.media[m];
-    const takeMedia = media !== undefined && media.time <= t;
-    const time = takeMedia ? media.time : t;
-    const chat = writer.message(time, id, takeMedia ? media : null);
+  for (const { time, media } of timeline(rng, opts)) {
+    const chat = writer.message(time, id, media);
     lastAt.set(chat, Math.floor(time));
-    if (takeMedia) m++;
-    else i++;
     if (++id % BATCH === 0) db.exec('COMMIT; BEGIN');
   }
   const setLast = db.prepare('UPDATE chats SET last_message_at = ? WHERE id = ?');
   for (const [chat, at] of lastAt) setLast.run(at, chat);
   db.exec('COMMIT');
   db.close();
+}
+
+/**
+ * Message times in order: `count − media.length` text messages at random times in [start, end)
+ * (drawn up front, so the PRNG sequence does not depend on the merge), merged with the media
+ * messages, which carry their own times.
+ */
+function* timeline(rng: Rng, opts: { count: number; start: number; end: number; media: readonly MediaFile[] }): Generator<{ time: number; media: MediaFile | null }> {
+  const textCount = Math.max(0, opts.count - opts.media.length);
+  const times = new Float64Array(textCount);
+  for (let i = 0; i < textCount; i++) times[i] = opts.start + rng.float() * (opts.end - opts.start);
+  times.sort();
+  let m = 0;
+  for (let i = 0; i < textCount || m < opts.media.length; ) {
+    const t = i < textCount ? (times[i] ?? 0) : Infinity;
+    const media = opts.media[m];
+    if (media !== undefined && media.time <= t) {
+      m++;
+      yield { time: media.time, media };
+    } else {
+      i++;
+      yield { time: t, media: null };
+    }
+  }
 }
 
 /**
@@ -243,22 +256,11 @@ export function addNextDayMessages(path: string, opts: { seed: number; count: nu
   const writer = new Writer(db, rng, opts.seed, loadChats(db), contactCount);
   const touch = db.prepare('UPDATE chats SET last_message_at = ?, unread_count = unread_count + 1 WHERE id = ?');
   let lastId = Number(db.prepare('SELECT max(id) AS n FROM messages').get()?.n ?? 0);
-  const textCount = Math.max(0, opts.count - opts.media.length);
-  const times = new Float64Array(textCount);
-  for (let i = 0; i < textCount; i++) times[i] = opts.start + rng.float() * (opts.end - opts.start);
-  times.sort();
-  let m = 0;
   let burst = 0;
   db.exec('BEGIN');
-  for (let i = 0; i < textCount || m < opts.media.length; ) {
-    const t = i < textCount ? (times[i] ?? 0) : Infinity;
-    const media = opts.media[m];
-    const takeMedia = media !== undefined && media.time <= t;
-    const time = takeMedia ? media.time : t;
-    const chat = writer.message(time, lastId++, takeMedia ? media : null);
+  for (const { time, media } of timeline(rng, opts)) {
+    const chat = writer.message(time, lastId++, media);
     touch.run(Math.floor(time), chat);
-    if (takeMedia) m++;
-    else i++;
     // A phone commits every few messages as they sync in.
     if (++burst % 8 === 0) db.exec('COMMIT; BEGIN');
   }

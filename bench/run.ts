@@ -90,8 +90,8 @@ async function restoreChecked(tool: Tool, target: string, expected: string): Pro
   return measured;
 }
 
-/** All scenarios for one tool on a fresh repository. */
-async function runOnce(tool: Tool, dataset: Dataset): Promise<Sample> {
+/** A fresh repository for `tool` and day 1 of `dataset` in place, with the page cache settled. */
+async function freshStart(tool: Tool, dataset: Dataset): Promise<{ repo: string; target: string }> {
   const repo = join(work, 'repo');
   const state = join(work, 'state');
   const target = join(work, 'restore');
@@ -101,6 +101,12 @@ async function runOnce(tool: Tool, dataset: Dataset): Promise<Sample> {
   linkTree(dataset.day1, data);
   await tool.init(repo, state);
   settle([data]);
+  return { repo, target };
+}
+
+/** All scenarios for one tool on a fresh repository. */
+async function runOnce(tool: Tool, dataset: Dataset): Promise<Sample> {
+  const { repo, target } = await freshStart(tool, dataset);
   const first = await tool.backup(data);
   const repoDay1Bytes = duBytes(repo);
   settle([data]);
@@ -116,15 +122,7 @@ async function runOnce(tool: Tool, dataset: Dataset): Promise<Sample> {
 
 /** One first backup and restore at another scale: does peak memory follow the dataset's size? */
 async function scaleCheck(tool: Tool, dataset: Dataset): Promise<ScaleCheck> {
-  const repo = join(work, 'repo');
-  const state = join(work, 'state');
-  const target = join(work, 'restore');
-  fresh(data, state, target);
-  rmSync(repo, { recursive: true, force: true });
-  makeState(state);
-  linkTree(dataset.day1, data);
-  await tool.init(repo, state);
-  settle([data]);
+  const { target } = await freshStart(tool, dataset);
   const backup = await tool.backup(data);
   const restore = await restoreChecked(tool, target, data);
   fresh(target);

@@ -4,7 +4,7 @@ import { stringOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { KeyDelivery } from '../new-key.ts';
-import { recoveryKeyDescription } from './key-common.ts';
+import { NEW_KEY_OPTIONS, recoveryKeyDescription } from './key-common.ts';
 
 export const initCommand: Command = {
   name: 'init',
@@ -15,10 +15,7 @@ export const initCommand: Command = {
     'The key is written to --write-recovery-key FILE (created with mode 0600; an existing file is never overwritten) or, without that option, shown once on the terminal. Without a file and without a terminal, init refuses rather than create a key nobody has seen.',
     'Keep the key safe and offline. Whoever holds it can read the backups; if every unlock method is lost, the backups are lost.',
   ].join('\n\n'),
-  options: {
-    'write-recovery-key': { type: 'string', value: 'FILE', description: 'write the new recovery key to FILE (mode 0600, must not exist yet)' },
-    label: { type: 'string', value: 'TEXT', description: 'a label for the key, shown by `coffer key list` (default "Recovery key")' },
-  },
+  options: NEW_KEY_OPTIONS,
   args: { min: 0, max: 0 },
   repository: true,
   async run(session, args) {

@@ -3,7 +3,7 @@ import { stringOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { KeyDelivery } from '../new-key.ts';
-import { recoveryKeyDescription } from './key-common.ts';
+import { NEW_KEY_OPTIONS, recoveryKeyDescription } from './key-common.ts';
 
 export const keyAddCommand: Command = {
   name: 'key add',
@@ -13,10 +13,7 @@ export const keyAddCommand: Command = {
     'Adds a new recovery key as another unlock method; the existing ones keep working. Nothing is re-encrypted.',
     'The new key is written to --write-recovery-key FILE (mode 0600, never over an existing file) or shown once on the terminal; without either, the command refuses.',
   ].join('\n\n'),
-  options: {
-    'write-recovery-key': { type: 'string', value: 'FILE', description: 'write the new recovery key to FILE (mode 0600, must not exist yet)' },
-    label: { type: 'string', value: 'TEXT', description: 'a label for the key, shown by `coffer key list`' },
-  },
+  options: NEW_KEY_OPTIONS,
   args: { min: 0, max: 0 },
   repository: true,
   async run(session, args) {

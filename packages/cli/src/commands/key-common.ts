@@ -50,3 +50,9 @@ export function resolveSlotId(config: ConfigHeader, reference: string, command: 
   if (matches.length > 1) throw new UsageError(`key id ${reference} is ambiguous; give more digits`, command);
   return matches[0] ?? '';
 }
+
+/** The options of every command that creates a recovery key (init, key add). */
+export const NEW_KEY_OPTIONS = {
+  'write-recovery-key': { type: 'string', value: 'FILE', description: 'write the new recovery key to FILE (mode 0600, must not exist yet)' },
+  label: { type: 'string', value: 'TEXT', description: 'a label for the key, shown by `coffer key list` (default "Recovery key")' },
+} as const;
