@@ -17,8 +17,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const coreTests = ['packages/core/test/**/*.test.ts'];
-/** Node-only suites: the engine (filesystem, S3, WebDAV drivers), later the CLI and server. */
-const nodeTests = ['packages/engine/test/**/*.test.ts', 'packages/cli/test/**/*.test.ts'];
+/** Node-only suites: the engine (filesystem, S3, WebDAV drivers), the CLI, the server and the client SDK against it. */
+const nodeTests = ['packages/engine/test/**/*.test.ts', 'packages/cli/test/**/*.test.ts', 'packages/server/test/**/*.test.ts', 'packages/client/test/**/*.test.ts'];
 
 export default defineConfig({
   test: {

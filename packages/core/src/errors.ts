@@ -33,6 +33,19 @@ export const ERROR_CATALOG = {
   E_STORAGE_UNAVAILABLE: 'The storage could not be reached or kept failing after retries.',
   E_STORAGE_DENIED: 'The storage refused the request: missing or wrong credentials or permissions.',
   E_STORAGE_FAILED: 'The storage answered with an error that retrying will not fix.',
+  // The Coffer server's API and the client SDK (an HTTP error body carries one of these codes).
+  E_BAD_REQUEST: 'The request is malformed or fails the route schema.',
+  E_UNAUTHENTICATED: 'There is no valid session: sign in first.',
+  E_FORBIDDEN: 'The session may not do this (another account, a revoked session or credential).',
+  E_STEP_UP_REQUIRED: 'This operation needs a fresh user-verified sign-in (at most 5 minutes old).',
+  E_CHALLENGE: 'The ceremony challenge is unknown, expired or already used.',
+  E_WEBAUTHN_REJECTED: 'The WebAuthn response failed verification.',
+  E_LAST_UNLOCK_METHOD: 'Removing this would leave the account with no way to sign in or unlock.',
+  E_VAULT_LOGIN_FAILED: 'The password is wrong or there is no vault for that account (the two are indistinguishable).',
+  E_CONFLICT: 'The name is taken or the object already exists.',
+  E_RATE_LIMITED: 'Too many requests: wait before trying again.',
+  E_SERVER: 'The server failed unexpectedly; nothing was changed.',
+  E_NETWORK: 'The client could not reach the server or the connection broke.',
 } as const;
 
 export type CofferErrorCode = keyof typeof ERROR_CATALOG;
