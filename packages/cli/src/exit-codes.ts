@@ -100,6 +100,10 @@ export function hintFor(error: unknown): string | undefined {
       return 'this recovery key is well-formed but belongs to another repository or was removed from this one';
     case 'E_ROLLBACK':
       return 'the storage now shows an older state than this computer saw before: it was rolled back, or snapshots were deleted behind Coffer\'s back. If you restored the storage from an older copy yourself, run with a fresh COFFER_STATE_DIR to accept its state';
+    case 'E_STORAGE_UNAVAILABLE':
+      return 'the storage could not be reached (network down, server overloaded) even after retries. Nothing half-done became visible; run the same command again when it is back — a backup reuses what it already uploaded';
+    case 'E_STORAGE_FULL':
+      return 'the storage is full or over its quota. Free space or raise the quota, then run again; the snapshots already there are intact';
     case 'E_STORAGE_DENIED':
       return 'check the storage credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3, COFFER_WEBDAV_USER and COFFER_WEBDAV_PASSWORD for WebDAV)';
     default:
