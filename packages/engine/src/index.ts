@@ -14,3 +14,4 @@ export * from './storage/retry.ts';
 export * from './storage/s3-url.ts';
 export * from './storage/webdav-url.ts';
 export * from './repo/bulk-crypto.ts';
+export * from './storage/names.ts';

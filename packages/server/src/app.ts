@@ -1,8 +1,9 @@
+import AjvCompiler from '@fastify/ajv-compiler';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Db } from './db/db.ts';
@@ -10,6 +11,25 @@ import { installErrorHandler } from './http-errors.ts';
 import { installMetrics } from './metrics.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
+import type { BlobStore } from './store/blob-store.ts';
+import { LocalBlobStore } from './store/local-blob-store.ts';
+import { startPurgeJob } from './store/purge-job.ts';
+import { storeRoutes } from './store/store-routes.ts';
+
+/**
+ * Two validators: JSON bodies are checked strictly (a string is never taken for
+ * a number), while query strings, path parameters and headers — text by
+ * nature — are coerced to the schema's types.
+ */
+type ValidatorFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+
+function buildValidators(externalSchemas: unknown, ajvServerOptions: unknown): (route: { httpPart?: string }) => unknown {
+  const make = AjvCompiler() as (schemas: unknown, options: unknown) => (route: unknown) => unknown;
+  const base = (ajvServerOptions ?? {}) as { customOptions?: Record<string, unknown> };
+  const strict = make(externalSchemas, { ...base, customOptions: { ...base.customOptions, removeAdditional: false, coerceTypes: false, useDefaults: true } });
+  const coercing = make(externalSchemas, { ...base, customOptions: { ...base.customOptions, removeAdditional: false, coerceTypes: true, useDefaults: true } });
+  return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+}
 
 /** Header and body fields that may carry secrets; pino replaces them with "[redacted]". */
 export const REDACTED_PATHS = [
@@ -26,6 +46,8 @@ export const REDACTED_PATHS = [
 export interface BuildOptions {
   config: ServerConfig;
   db: Db;
+  /** Where store bodies go; default: files under `config.blobDir`. */
+  blobs?: BlobStore;
   /** false in tests that want silence; a pino options object otherwise. */
   logger?: boolean | Record<string, unknown>;
 }
@@ -41,7 +63,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // X-Forwarded-For is believed only from the configured proxies.
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator: buildValidators as ValidatorFactory } },
   });
   const ctx: AppContext = { config, db };
 
@@ -67,7 +89,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   await app.register(fastifyRateLimit, {
     global: true,
-    max: 600,
+    max: config.rateLimitPerMinute,
     timeWindow: '1 minute',
     // Fastify's request.ip already honours trusted proxies only.
     keyGenerator: (request) => `ip:${request.ip}`,
@@ -100,6 +122,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   // Feature route modules register here (passkeys, vault, recovery key).
+  const blobs = options.blobs ?? new LocalBlobStore(config.blobDir);
+  await app.register(
+    (scope) => {
+      storeRoutes(scope, { ...ctx, blobs });
+    },
+    { prefix: '/api/v1' },
+  );
+  startPurgeJob(app, db, blobs, config.purgeIntervalMs);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -22,6 +22,19 @@ export interface ServerConfig {
   /** How old a user-verified assertion may be for a sensitive operation. */
   readonly stepUpMaxAgeMs: number;
   readonly challengeTtlMs: number;
+  /** Where backup-store bodies live: a directory (default: `blobs` in the data directory). */
+  readonly blobDir: string;
+  /** Per-account store quota, live and soft-deleted bodies together. */
+  readonly storeQuotaBytes: number;
+  /** Largest single object the store accepts. */
+  readonly storeMaxObjectBytes: number;
+  /** How long a deleted object stays restorable before the purge removes it. */
+  readonly storeRetentionMs: number;
+  /** Requests per minute per client address: the API in general, and the backup store. */
+  readonly rateLimitPerMinute: number;
+  readonly storeRateLimitPerMinute: number;
+  /** How often the purge job runs (0: never, for tests that purge by hand). */
+  readonly purgeIntervalMs: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
@@ -34,13 +47,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     throw new CofferError('E_INVALID_ARGUMENT', `COFFER_ORIGIN is not a URL: ${origin}`);
   }
+  const dataDir = env['COFFER_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'coffer-server');
   return {
     host,
     port,
     origin,
     rpId: env['COFFER_RP_ID'] ?? rpHost,
     rpName: env['COFFER_RP_NAME'] ?? 'Coffer',
-    dataDir: env['COFFER_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'coffer-server'),
+    dataDir,
     databaseUrl: env['DATABASE_URL'] || undefined,
     vaultMaxAttempts: integer(env, 'COFFER_VAULT_MAX_ATTEMPTS', 10, 1, 100),
     trustedProxies: (env['COFFER_TRUSTED_PROXIES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
@@ -48,6 +62,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlMs: integer(env, 'COFFER_SESSION_TTL_HOURS', 24 * 30, 1, 24 * 365) * 3_600_000,
     stepUpMaxAgeMs: 5 * 60_000,
     challengeTtlMs: 5 * 60_000,
+    blobDir: env['COFFER_BLOB_DIR'] ?? join(dataDir, 'blobs'),
+    storeQuotaBytes: integer(env, 'COFFER_STORE_QUOTA_MB', 100 * 1024, 1, 1024 ** 3) * 1024 * 1024,
+    storeMaxObjectBytes: integer(env, 'COFFER_STORE_MAX_OBJECT_MB', 4096, 1, 1024 ** 2) * 1024 * 1024,
+    storeRetentionMs: integer(env, 'COFFER_STORE_RETENTION_DAYS', 30, 0, 3650) * 86_400_000,
+    rateLimitPerMinute: integer(env, 'COFFER_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    storeRateLimitPerMinute: integer(env, 'COFFER_STORE_RATE_LIMIT_PER_MINUTE', 30_000, 1, 10_000_000),
+    purgeIntervalMs: integer(env, 'COFFER_PURGE_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
   };
 }
 

@@ -16,6 +16,11 @@ const STATUS: Partial<Record<CofferErrorCode, number>> = {
   E_CONFLICT: 409,
   E_LAST_UNLOCK_METHOD: 409,
   E_RATE_LIMITED: 429,
+  E_TOO_LARGE: 413,
+  E_STORAGE_NOT_FOUND: 404,
+  E_STORAGE_EXISTS: 409,
+  E_STORAGE_PRECONDITION: 412,
+  E_STORAGE_FULL: 507,
 };
 
 /** Throws the API error `code`; route handlers use it so every failure has a stable code. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
@@ -28,7 +31,8 @@ export async function freePort(): Promise<number> {
 export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
   const database = await createTestDatabase(dialect);
   const port = Number(env['PORT'] ?? (await freePort()));
-  const config = loadConfig({ COFFER_DATA_DIR: '/nonexistent', ...env, PORT: String(port) });
+  const dataDir = mkdtempSync(join(tmpdir(), 'coffer-server-data-'));
+  const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_PURGE_INTERVAL_MINUTES: '0', ...env, PORT: String(port) });
   const app = await buildApp({ config, db: database.db, logger: false });
   const server: TestServer = {
     app,
@@ -42,6 +46,7 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     async close() {
       await app.close();
       await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return server;

@@ -26,3 +26,13 @@ export function httpFailure(status: number, what: string, cause?: unknown): Coff
   if (status === 507) return new CofferError('E_STORAGE_FULL', message, options);
   return new CofferError('E_STORAGE_FAILED', message, options);
 }
+
+/** A fetch-based driver's classifier for what escaped: cut-off replies are transient, anything else a permanent failure. */
+export function unexpectedFetchFailure(error: unknown, what: string): Error {
+  if (error instanceof CofferError || error instanceof TransientError) return error;
+  const name = error instanceof Error ? error.name : 'unknown';
+  if (name === 'TimeoutError' || name === 'AbortError' || (error instanceof TypeError && error.message === 'terminated')) {
+    return new TransientError(`${what}: the reply was cut off (${name})`, { cause: error });
+  }
+  return new CofferError('E_STORAGE_FAILED', `${what}: ${name}`, { cause: error });
+}

@@ -27,11 +27,11 @@
  * LOCK (405/501) fall back to compare-then-MOVE, where two racing swaps can
  * both succeed.
  */
-import { CofferError, fail, toHex } from '@coffer/core';
+import { fail, toHex } from '@coffer/core';
 import { contentVersion, equalBytes } from './bytes.ts';
-import { httpFailure } from './http-status.ts';
+import { httpFailure, unexpectedFetchFailure } from './http-status.ts';
 import { assertBody, assertExpectedVersion, assertName, assertPrefix, assertRange, isValidName } from './names.ts';
-import { TransientError, withClassifiedRetry, type RetryOptions } from './retry.ts';
+import { withClassifiedRetry, type RetryOptions } from './retry.ts';
 import type { ByteRange, Storage, StoredObject, VersionedObject } from './storage.ts';
 import { DavClient, drain } from './webdav-http.ts';
 import { parseMultistatus } from './webdav-xml.ts';
@@ -184,7 +184,7 @@ export class WebDavStorage implements Storage {
   }
 
   #call<T>(what: string, op: (attempt: number) => Promise<T>): Promise<T> {
-    return withClassifiedRetry(what, op, unexpectedFailure, this.#retry);
+    return withClassifiedRetry(what, op, unexpectedFetchFailure, this.#retry);
   }
 
   async #failure(what: string, response: Response): Promise<Error> {
@@ -396,15 +396,6 @@ export class WebDavStorage implements Storage {
  * "terminated", a timeout) is worth another try; anything else is not, and
  * leaves as a CofferError rather than a raw error.
  */
-function unexpectedFailure(error: unknown, what: string): Error {
-  if (error instanceof CofferError || error instanceof TransientError) return error;
-  const name = error instanceof Error ? error.name : 'unknown';
-  if (name === 'TimeoutError' || name === 'AbortError' || (error instanceof TypeError && error.message === 'terminated')) {
-    return new TransientError(`${what}: the reply was cut off (${name})`, { cause: error });
-  }
-  return new CofferError('E_STORAGE_FAILED', `${what}: ${name}`, { cause: error });
-}
-
 /** Decoded, non-empty path segments. */
 function segments(pathname: string): string[] {
   return pathname

@@ -17,7 +17,11 @@ export type SecurityEventType =
   | 'password-changed'
   | 'recovery-key-added'
   | 'recovery-key-removed'
-  | 'session-revoked';
+  | 'session-revoked'
+  | 'store-deleted'
+  | 'store-restored'
+  | 'store-replaced'
+  | 'store-purged';
 
 /** Event types that count as failures for the burst flag. */
 const FAILURES: ReadonlySet<SecurityEventType> = new Set(['sign-in-failed', 'vault-attempt']);

@@ -1,10 +1,11 @@
 import type { Migration } from '../migrate.ts';
 import { accounts } from './001-accounts.ts';
+import { store } from './004-store.ts';
 
 /**
  * Every migration, in order. Never edit one that has shipped; add a new one.
  * Numbers are reserved per area so parallel work does not collide:
  * 001 accounts, sessions, security log · 002 passkeys, challenges, shares ·
- * 003 vault, recovery-key sign-in.
+ * 003 vault, recovery-key sign-in · 004 backup store.
  */
-export const MIGRATIONS: readonly Migration[] = [accounts];
+export const MIGRATIONS: readonly Migration[] = [accounts, store];
