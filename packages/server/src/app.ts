@@ -12,7 +12,7 @@ import { installMetrics } from './metrics.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import type { BlobStore } from './store/blob-store.ts';
-import { LocalBlobStore } from './store/local-blob-store.ts';
+import { openBlobStore } from './store/open-blob-store.ts';
 import { startPurgeJob } from './store/purge-job.ts';
 import { storeRoutes } from './store/store-routes.ts';
 
@@ -122,7 +122,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   // Feature route modules register here (passkeys, vault, recovery key).
-  const blobs = options.blobs ?? new LocalBlobStore(config.blobDir);
+  const blobs = options.blobs ?? openBlobStore(config);
+  if (!options.blobs) {
+    app.addHook('onClose', async () => {
+      await blobs.close();
+    });
+  }
   await app.register(
     (scope) => {
       storeRoutes(scope, { ...ctx, blobs });

@@ -22,8 +22,14 @@ export interface ServerConfig {
   /** How old a user-verified assertion may be for a sensitive operation. */
   readonly stepUpMaxAgeMs: number;
   readonly challengeTtlMs: number;
-  /** Where backup-store bodies live: a directory (default: `blobs` in the data directory). */
+  /** Where backup-store bodies live: a directory (default: `blobs` in the data directory)… */
   readonly blobDir: string;
+  /** …or an S3-compatible bucket, `s3://bucket/prefix` (COFFER_BLOB_STORE), with an optional endpoint for non-AWS stores. */
+  readonly blobStoreUrl: string | undefined;
+  readonly s3Endpoint: string | undefined;
+  readonly s3Region: string | undefined;
+  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when both are set; otherwise the SDK's own chain (profiles, instance roles). */
+  readonly s3Credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
   /** Per-account store quota, live and soft-deleted bodies together. */
   readonly storeQuotaBytes: number;
   /** Largest single object the store accepts. */
@@ -63,6 +69,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stepUpMaxAgeMs: 5 * 60_000,
     challengeTtlMs: 5 * 60_000,
     blobDir: env['COFFER_BLOB_DIR'] ?? join(dataDir, 'blobs'),
+    blobStoreUrl: env['COFFER_BLOB_STORE'] || undefined,
+    s3Endpoint: env['COFFER_S3_ENDPOINT'] || env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL'] || undefined,
+    s3Region: env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || undefined,
+    s3Credentials:
+      env['AWS_ACCESS_KEY_ID'] && env['AWS_SECRET_ACCESS_KEY']
+        ? {
+            accessKeyId: env['AWS_ACCESS_KEY_ID'],
+            secretAccessKey: env['AWS_SECRET_ACCESS_KEY'],
+            ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}),
+          }
+        : undefined,
     storeQuotaBytes: integer(env, 'COFFER_STORE_QUOTA_MB', 100 * 1024, 1, 1024 ** 3) * 1024 * 1024,
     storeMaxObjectBytes: integer(env, 'COFFER_STORE_MAX_OBJECT_MB', 4096, 1, 1024 ** 2) * 1024 * 1024,
     storeRetentionMs: integer(env, 'COFFER_STORE_RETENTION_DAYS', 30, 0, 3650) * 86_400_000,

@@ -5,6 +5,9 @@
  * with a step-up and only softly, restore inside the retention window, purge
  * after it, quota and size limits, byte ranges.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CofferStorage } from '@coffer/engine/coffer';
 import { createAccount } from '../src/accounts/accounts.ts';
@@ -12,6 +15,8 @@ import { createSession } from '../src/accounts/sessions.ts';
 import { purgeExpired } from '../src/store/purge.ts';
 import { LocalBlobStore } from '../src/store/local-blob-store.ts';
 import { readSecurityLog } from '../src/security-log/security-log.ts';
+import { startS3rver, type RunningS3rver } from '../../engine/test/s3rver-server.ts';
+import { startFaultProxy, type FaultProxy } from '../../engine/test/storage-fault-proxy.ts';
 import { collect, expectBytes, expectCode, pattern, storageConformance } from '../../engine/test/storage-conformance.ts';
 import { DIALECTS, postgresReachable } from './databases.ts';
 import { startTestServer, type TestServer } from './harness.ts';
@@ -157,5 +162,41 @@ describe('backup store limits (SQLite)', () => {
     const store = driver(server, token);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await store.stat('data/ee/short')).toBeUndefined();
+  });
+});
+
+describe('backup store on S3-compatible blobs (s3rver behind a faulty proxy)', () => {
+  let server: TestServer;
+  let s3: RunningS3rver | undefined;
+  let proxy: FaultProxy | undefined;
+  let dir: string;
+  let faults = 0;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-store-s3-'));
+    s3 = await startS3rver(dir);
+    expect((await fetch(`http://127.0.0.1:${String(s3.port)}/blobs`, { method: 'PUT' })).status).toBe(200);
+    // Every 7th request to S3 fails (alternately a reset and a 503): the server must retry them all away.
+    proxy = await startFaultProxy(s3.port, (_request, index) => (index % 7 === 3 ? (faults++ % 2 === 0 ? 'reset' : { status: 503, body: '' }) : 'pass'));
+    server = await startTestServer('sqlite', {
+      COFFER_BLOB_STORE: 's3://blobs/coffer',
+      COFFER_S3_ENDPOINT: `http://127.0.0.1:${String(proxy.port)}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    await server.listen();
+  });
+  afterAll(async () => {
+    await server.close();
+    await proxy?.close();
+    await s3?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  storageConformance('coffer (S3 blobs)', async () => driver(server, (await signedIn(server, { steppedUp: true })).token), { manyObjects: 1001 });
+
+  test('the faults really happened, and no spooled or half-written body is left', async () => {
+    expect(faults).toBeGreaterThan(10);
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(join(server.config.dataDir, 'spool')).catch(() => [])).toEqual([]);
   });
 });

@@ -334,3 +334,4 @@ export class S3Storage implements Storage {
     });
   }
 }
+export { s3ErrorInfo, s3Failure } from './s3-errors.ts';

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BodyLengthError, type BlobStore } from './blob-store.ts';
+import type { BlobStore } from './blob-store.ts';
+import { countBytes } from './count-bytes.ts';
 
 /**
  * Blobs as files under one directory, written the durable way: a temp file in
@@ -49,7 +50,7 @@ export class LocalBlobStore implements BlobStore {
 
   read(key: string, range?: { offset: number; length: number }): Promise<Readable> {
     const path = this.#path(key);
-    if (range !== undefined && range.length === 0) return Promise.resolve(createReadStream(path, { start: 1, end: 0 }));
+    if (range !== undefined && range.length === 0) return Promise.resolve(Readable.from([]));
     const stream = createReadStream(path, {
       highWaterMark: 1024 * 1024,
       ...(range === undefined ? {} : { start: range.offset, end: range.offset + range.length - 1 }),
@@ -70,24 +71,6 @@ export class LocalBlobStore implements BlobStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
-}
-
-/** Passes bytes through and fails the pipeline when the total is not exactly `size`. */
-function countBytes(size: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length;
-      if (seen > size) {
-        done(new BodyLengthError(`the body is longer than the announced ${String(size)} bytes`));
-        return;
-      }
-      done(null, chunk);
-    },
-    flush(done) {
-      done(seen === size ? null : new BodyLengthError(`the body ended after ${String(seen)} of ${String(size)} bytes`));
-    },
-  });
 }
 
 async function syncDirectory(path: string): Promise<void> {
