@@ -122,7 +122,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   // Feature route modules register here (passkeys, vault, recovery key).
-  const blobs = options.blobs ?? openBlobStore(config);
+  const blobs = options.blobs ?? (await openBlobStore(config));
   if (!options.blobs) {
     app.addHook('onClose', async () => {
       await blobs.close();

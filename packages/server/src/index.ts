@@ -5,3 +5,5 @@ export { openDatabase } from './db/open.ts';
 export { openSqlite } from './db/sqlite.ts';
 export { openPostgres } from './db/postgres.ts';
 export { migrate } from './db/migrate.ts';
+export { createAccount, type Account } from './accounts/accounts.ts';
+export { createSession, type Session } from './accounts/sessions.ts';
