@@ -3,6 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
+import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -29,6 +30,22 @@ function buildValidators(externalSchemas: unknown, ajvServerOptions: unknown): (
   const strict = make(externalSchemas, { ...base, customOptions: { ...base.customOptions, removeAdditional: false, coerceTypes: false, useDefaults: true } });
   const coercing = make(externalSchemas, { ...base, customOptions: { ...base.customOptions, removeAdditional: false, coerceTypes: true, useDefaults: true } });
   return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+}
+
+/**
+ * The shared Redis connection: short timeouts so a Redis outage costs a
+ * request milliseconds, not seconds (rate limiting then fails open, logged,
+ * rather than taking the service down).
+ */
+function openRedis(url: string, app: FastifyInstance): Redis {
+  const redis = new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  redis.on('error', (error: Error) => {
+    app.log.warn({ err: { message: error.message } }, 'redis error');
+  });
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => undefined);
+  });
+  return redis;
 }
 
 /** Header and body fields that may carry secrets; pino replaces them with "[redacted]". */
@@ -87,8 +104,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.origin.startsWith('https:'),
   });
+  const redis = config.redisUrl === undefined ? undefined : openRedis(config.redisUrl, app);
   await app.register(fastifyRateLimit, {
     global: true,
+    // With several instances the counters must be shared, or each instance would allow the full budget.
+    ...(redis === undefined ? {} : { redis, nameSpace: `${config.redisPrefix}rate-limit:`, skipOnError: true }),
     max: config.rateLimitPerMinute,
     timeWindow: '1 minute',
     // Fastify's request.ip already honours trusted proxies only.

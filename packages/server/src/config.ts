@@ -13,6 +13,10 @@ export interface ServerConfig {
   readonly rpName: string;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** Redis for state several instances must share (rate limits); in-process when absent. */
+  readonly redisUrl: string | undefined;
+  /** Key prefix in Redis, so several deployments can share one Redis. */
+  readonly redisPrefix: string;
   readonly vaultMaxAttempts: number;
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default. */
   readonly trustedProxies: readonly string[];
@@ -62,6 +66,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rpName: env['COFFER_RP_NAME'] ?? 'Coffer',
     dataDir,
     databaseUrl: env['DATABASE_URL'] || undefined,
+    redisUrl: env['REDIS_URL'] || undefined,
+    redisPrefix: env['COFFER_REDIS_PREFIX'] ?? 'coffer:',
     vaultMaxAttempts: integer(env, 'COFFER_VAULT_MAX_ATTEMPTS', 10, 1, 100),
     trustedProxies: (env['COFFER_TRUSTED_PROXIES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env['LOG_LEVEL'] ?? 'info',
