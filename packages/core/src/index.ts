@@ -18,6 +18,7 @@ export {
 export * from './key-hierarchy.ts';
 export * from './seal.ts';
 export * from './recovery-key.ts';
+export * from './recovery-signing.ts';
 export * from './keyslots.ts';
 export * from './config.ts';
 export * from './formats/blob-frame.ts';

@@ -36,6 +36,9 @@ export const LABELS = {
   // The keyed content-defined chunker (format.md §9.4).
   chunkerGear: 'coffer/v1/chunker/gear',
   chunkerMasks: 'coffer/v1/chunker/masks',
+  // Recovery-key sign-in: the Ed25519 seed and the signed message (format.md §7.6).
+  recoverySignInKey: 'coffer/v1/recovery-sign-in',
+  recoverySignInMessage: 'coffer/v1/recovery-sign-in/message',
 } as const;
 
 export type LabelName = keyof typeof LABELS;

@@ -151,8 +151,23 @@ describe('format.md is the source of truth', () => {
     counted('recovery-key');
   });
 
+  test.each(byKind('recovery-sign-in'))('%s: the sign-in key and message from §7.6', async (_n, f) => {
+    const seed = await hkdf(recoverySecret(field(f, 'recovery-key')), new Uint8Array(0), label('recovery sign-in key'));
+    expect(toHex(seed)).toBe(field(f, 'seed'));
+    const prefix = /fixed RFC 8410 prefix `([0-9a-f]+)`/.exec(formatMd)?.[1] ?? '';
+    const key = await subtle.importKey('pkcs8', cat(hex(prefix), seed), { name: 'Ed25519' }, true, ['sign']);
+    const x = (await subtle.exportKey('jwk', key)).x ?? '';
+    expect(toHex(Uint8Array.from(atob(x.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))).toBe(field(f, 'public-key'));
+    const purpose = Number(new RegExp(`^\\s*\\| \`${field(f, 'purpose')}\` \\| (\\d+) \\|`, 'm').exec(formatMd)?.[1]);
+    const origin = enc.encode(field(f, 'origin'));
+    const message = cat(enc.encode(label('recovery sign-in message')), Uint8Array.of(purpose, origin.length), origin, hex(field(f, 'challenge')));
+    expect(toHex(message)).toBe(field(f, 'message'));
+    expect(toHex(new Uint8Array(await subtle.sign('Ed25519', key, message)))).toBe(field(f, 'signature'));
+    counted('recovery-sign-in');
+  });
+
   test('every successful vector of every derivation kind was re-derived', () => {
-    const expected = ['subkeys', 'keyslot-open', 'config-open', 'blob-open', 'recovery-key'];
+    const expected = ['subkeys', 'keyslot-open', 'config-open', 'blob-open', 'recovery-key', 'recovery-sign-in'];
     for (const kind of expected) expect(counts.get(kind) ?? 0, kind).toBe(byKind(kind).length);
     console.log(`[spec] re-derived from format.md: ${expected.map((k) => `${k} ${String(counts.get(k) ?? 0)}`).join(', ')}`);
   });

@@ -15,6 +15,7 @@ import {
   LABELS,
   concatBytes,
   createKeyslot,
+  deriveRecoverySigningKey,
   deriveSlotKey,
   hkdfSha256,
   keyslotAad,
@@ -27,8 +28,12 @@ import {
   generateRootKey,
   parseConfigHeader,
   randomBytes,
+  recoverySignInMessage,
+  recoverySignInSeed,
   sealConfig,
+  signRecoveryChallenge,
   toHex,
+  type RecoverySignInContext,
 } from '../src/index.ts';
 import { _randomInternals } from '../src/primitives.ts';
 import { serializeVectorFile } from './vector-file.ts';
@@ -370,6 +375,44 @@ function utf8Length(text: string): number {
 }
 
 /** All vector files, name → content, in a fixed order. Restores the random source afterwards. */
+async function recoverySignInVectors(files: Files): Promise<void> {
+  const recoveryKey = generateRecoveryKey();
+  const pair = await deriveRecoverySigningKey(recoveryKey);
+  const signed: RecoverySignInContext = { origin: 'https://chat.example.org', purpose: 'sign-in', challenge: randomBytes(32) };
+  const signature = await signRecoveryChallenge(pair, signed);
+  const contextFields = (c: RecoverySignInContext): Fields => [['origin', c.origin], ['purpose', c.purpose], ['challenge', toHex(c.challenge)]];
+  const ok = async (name: string, description: string, context: RecoverySignInContext): Promise<void> => {
+    add(files, name, [
+      ['kind', 'recovery-sign-in'],
+      ['description', description],
+      ['recovery-key', recoveryKey.text],
+      ...contextFields(context),
+      ['expect', 'success'],
+      ['seed', toHex(await recoverySignInSeed(recoveryKey))],
+      ['public-key', toHex(pair.publicKey)],
+      ['message', toHex(recoverySignInMessage(context))],
+      ['signature', toHex(await signRecoveryChallenge(pair, context))],
+    ]);
+  };
+  // Negative cases give only what a server sees: a public key, the context it expects and a signature.
+  const bad = (name: string, description: string, publicKey: Uint8Array, context: RecoverySignInContext, sig: Uint8Array, expect: string): void => {
+    add(files, name, [['kind', 'recovery-sign-in'], ['description', description], ['public-key', toHex(publicKey)], ...contextFields(context), ['signature', toHex(sig)], ['expect', expect]]);
+  };
+  await ok('recovery-sign-in-valid', 'a sign-in signature over a server challenge', signed);
+  await ok('recovery-sign-in-step-up-port', 'a step-up signature for an origin with a port', { origin: 'http://localhost:8787', purpose: 'step-up', challenge: randomBytes(32) });
+  bad('recovery-sign-in-wrong-origin', 'the signature checked against a look-alike origin', pair.publicKey, { ...signed, origin: 'https://chat.example.org.evil.example' }, signature, 'E_AUTH_FAILED');
+  bad('recovery-sign-in-wrong-purpose', 'a sign-in signature presented to register the key', pair.publicKey, { ...signed, purpose: 'register' }, signature, 'E_AUTH_FAILED');
+  bad('recovery-sign-in-other-challenge', 'the signature replayed against a new challenge', pair.publicKey, { ...signed, challenge: randomBytes(32) }, signature, 'E_AUTH_FAILED');
+  const other = await deriveRecoverySigningKey(generateRecoveryKey());
+  bad('recovery-sign-in-other-key', "checked against another recovery key's public key", other.publicKey, signed, signature, 'E_AUTH_FAILED');
+  bad('recovery-sign-in-flipped-signature', 'one bit of the signature flipped', pair.publicKey, signed, flipBit(signature, 100), 'E_AUTH_FAILED');
+  bad('recovery-sign-in-short-signature', 'a signature of 63 bytes', pair.publicKey, signed, signature.slice(0, 63), 'E_INVALID_ARGUMENT');
+  bad('recovery-sign-in-short-challenge', 'a challenge of 31 bytes', pair.publicKey, { ...signed, challenge: signed.challenge.slice(0, 31) }, signature, 'E_INVALID_ARGUMENT');
+  // The identity point as public key and as R, with S = 0: [S]B = R + [k]A holds for every message.
+  const identity = Uint8Array.of(1, ...new Uint8Array(31));
+  bad('recovery-sign-in-small-order-key', 'the identity point as key and as R, S = 0: a naive verifier accepts it', identity, signed, concatBytes(identity, new Uint8Array(32)), 'E_AUTH_FAILED');
+}
+
 export async function generateVectors(): Promise<Files> {
   const files: Files = new Map();
   const original = Object.getOwnPropertyDescriptor(_randomInternals, 'fill');
@@ -382,6 +425,7 @@ export async function generateVectors(): Promise<Files> {
     await duplicateSlotVector(files);
     await blobVectors(files);
     metadataVectors(files);
+    await recoverySignInVectors(files);
   } finally {
     if (original) Object.defineProperty(_randomInternals, 'fill', original);
   }

@@ -7,14 +7,20 @@ import {
   CofferError,
   SealingKey,
   decodeSlotMetadata,
+  deriveRecoverySigningKey,
   deriveRepositoryKeys,
   deriveSubkey,
   fromHex,
   openKeyslot,
   parseKeyslot,
   parseRecoveryKey,
+  recoverySignInMessage,
+  recoverySignInSeed,
+  signRecoveryChallenge,
   toHex,
   unlockRepository,
+  verifyRecoverySignature,
+  type RecoverySignInPurpose,
 } from '../src/index.ts';
 import { generateVectors } from './vector-generator.ts';
 import { type VectorFields, field, secretFromFields } from './vector-file.ts';
@@ -64,6 +70,22 @@ const runners: Record<string, (fields: VectorFields) => Promise<Outputs>> = {
     if ('vaultAccount' in m) out['vault-account'] = m.vaultAccount;
     return Promise.resolve(out);
   },
+  async recoverySignIn(f) {
+    const context = { origin: field(f, 'origin'), purpose: field(f, 'purpose') as RecoverySignInPurpose, challenge: fromHex(field(f, 'challenge')) };
+    await verifyRecoverySignature(fromHex(field(f, 'public-key')), context, fromHex(field(f, 'signature')));
+    const out: Outputs = { message: toHex(recoverySignInMessage(context)) };
+    const text = f.get('recovery-key');
+    if (text !== undefined) {
+      const recoveryKey = parseRecoveryKey(text);
+      const pair = await deriveRecoverySigningKey(recoveryKey);
+      Object.assign(out, {
+        seed: toHex(await recoverySignInSeed(recoveryKey)),
+        'public-key': toHex(pair.publicKey),
+        signature: toHex(await signRecoveryChallenge(pair, context)),
+      });
+    }
+    return out;
+  },
 };
 
 const vectors = loadVectors();
@@ -72,7 +94,7 @@ const perKind = new Map<string, number>();
 describe('test vectors, one scenario per file', () => {
   test('there are vectors of every kind', () => {
     const kinds = new Set(vectors.map((v) => field(v.fields, 'kind')));
-    expect([...kinds].sort()).toEqual(['blob-open', 'config-open', 'keyslot-open', 'recovery-key', 'slot-metadata', 'subkeys']);
+    expect([...kinds].sort()).toEqual(['blob-open', 'config-open', 'keyslot-open', 'recovery-key', 'recovery-sign-in', 'slot-metadata', 'subkeys']);
     expect(vectors.length).toBeGreaterThanOrEqual(60);
   });
 

@@ -10,8 +10,11 @@ import type { AppContext } from './context.ts';
 import type { Db } from './db/db.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { installMetrics } from './metrics.ts';
+import { passkeyRoutes } from './passkeys/routes.ts';
+import { recoveryRoutes } from './recovery/routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
+import { vaultRoutes } from './vault/routes.ts';
 import type { BlobStore } from './store/blob-store.ts';
 import { openBlobStore } from './store/open-blob-store.ts';
 import { startPurgeJob } from './store/purge-job.ts';
@@ -155,6 +158,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   startPurgeJob(app, db, blobs, config.purgeIntervalMs);
+  await app.register((scope) => { passkeyRoutes(scope, ctx); }, { prefix: '/api/v1' });
+  await app.register((scope) => { vaultRoutes(scope, ctx); }, { prefix: '/api/v1' });
+  await app.register((scope) => { recoveryRoutes(scope, ctx); }, { prefix: '/api/v1' });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -68,16 +68,22 @@ describe.each(DIALECTS)('repository layer on %s', (dialect) => {
     expect((await logSecurityEvent(t.db, { ...at, type: 'sign-in', device: 'laptop' })).flags).toEqual(['new-device']);
     const flags: string[][] = [];
     for (let i = 0; i < BURST_THRESHOLD; i++) {
-      flags.push((await logSecurityEvent(t.db, { ...at, type: 'vault-attempt', device: 'laptop', detail: { attemptsLeft: 9 - i } })).flags);
+      flags.push((await logSecurityEvent(t.db, { ...at, type: 'sign-in-failed', device: 'laptop', detail: { attempt: i } })).flags);
     }
     expect(flags.slice(0, -1).every((f) => !f.includes('failure-burst'))).toBe(true);
     expect(flags.at(-1)).toContain('failure-burst');
     const page1 = await readSecurityLog(t.db, a.id, { limit: 3 });
-    expect(page1.map((e) => e.type)).toEqual(['vault-attempt', 'vault-attempt', 'vault-attempt']);
-    expect(page1[0]?.detail).toMatchObject({ attemptsLeft: 5, failure: true });
+    expect(page1.map((e) => e.type)).toEqual(['sign-in-failed', 'sign-in-failed', 'sign-in-failed']);
+    expect(page1[0]?.detail).toMatchObject({ attempt: 4, failure: true });
     const rest = await readSecurityLog(t.db, a.id, { limit: 100, before: page1.at(-1)?.id });
     expect(rest).toHaveLength(3 + BURST_THRESHOLD - 3);
     expect(rest.at(-1)?.type).toBe('account-created');
+    // Vault guesses are judged by their counter: five in a row without a verified login is a burst,
+    // while any number of logins that each verified (the counter back at the maximum) is not.
+    const vault = (attemptsLeft: number) => logSecurityEvent(t.db, { ...at, type: 'vault-attempt', device: 'laptop', detail: { attemptsLeft, maxAttempts: 10 } });
+    for (let i = 0; i < 8; i++) expect((await vault(9)).flags).toEqual([]);
+    expect((await vault(6)).flags).toEqual([]);
+    expect((await vault(5)).flags).toEqual(['failure-burst']);
   });
 
   test.skipIf(skip)('transactions roll back on error and serialize concurrent read-modify-write', async () => {

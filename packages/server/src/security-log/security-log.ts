@@ -23,8 +23,13 @@ export type SecurityEventType =
   | 'store-replaced'
   | 'store-purged';
 
-/** Event types that count as failures for the burst flag. */
-const FAILURES: ReadonlySet<SecurityEventType> = new Set(['sign-in-failed', 'vault-attempt']);
+/**
+ * Event types that count as failures for the burst flag. A vault attempt is
+ * logged before anyone knows whether the password was right, so it is judged
+ * by its counter instead: attempts left that fell BURST_THRESHOLD below the
+ * maximum mean that many guesses in a row without a verified login.
+ */
+const FAILURES: ReadonlySet<SecurityEventType> = new Set(['sign-in-failed']);
 export const BURST_WINDOW_MS = 10 * 60_000;
 export const BURST_THRESHOLD = 5;
 
@@ -80,6 +85,10 @@ export async function logSecurityEvent(db: Queryable, event: NewSecurityEvent): 
       [event.accountId, now - BURST_WINDOW_MS],
     );
     if ((recent?.n ?? 0) + 1 >= BURST_THRESHOLD) flags.push('failure-burst');
+  }
+  const { attemptsLeft, maxAttempts } = event.detail ?? {};
+  if (event.type === 'vault-attempt' && typeof attemptsLeft === 'number' && typeof maxAttempts === 'number' && maxAttempts - attemptsLeft >= BURST_THRESHOLD) {
+    flags.push('failure-burst');
   }
   const row = await db.one<{ id: number }>(
     `INSERT INTO security_events (account_id, type, detail, device, client_address, flags, created_at)

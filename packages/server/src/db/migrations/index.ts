@@ -1,5 +1,7 @@
 import type { Migration } from '../migrate.ts';
 import { accounts } from './001-accounts.ts';
+import { passkeys } from './002-passkeys.ts';
+import { vault } from './003-vault.ts';
 import { store } from './004-store.ts';
 
 /**
@@ -8,4 +10,4 @@ import { store } from './004-store.ts';
  * 001 accounts, sessions, security log · 002 passkeys, challenges, shares ·
  * 003 vault, recovery-key sign-in · 004 backup store.
  */
-export const MIGRATIONS: readonly Migration[] = [accounts, store];
+export const MIGRATIONS: readonly Migration[] = [accounts, passkeys, vault, store];
