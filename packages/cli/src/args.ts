@@ -18,7 +18,7 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 export const GLOBAL_OPTIONS: OptionSpecs = {
-  repo: { type: 'string', short: 'r', value: 'REPOSITORY', description: 'the repository: a local path, s3:https://host/bucket[/prefix] or webdav:https://host/path (default: $COFFER_REPOSITORY)' },
+  repo: { type: 'string', short: 'r', value: 'REPOSITORY', description: 'the repository: a local path, s3:https://host/bucket[/prefix], webdav:https://host/path or coffer:https://host (default: $COFFER_REPOSITORY)' },
   'recovery-key-file': { type: 'string', value: 'FILE', description: 'read the recovery key from FILE (default: $COFFER_RECOVERY_KEY_FILE, then $COFFER_RECOVERY_KEY)' },
   json: { type: 'boolean', description: 'print one JSON document on stdout; errors as JSON on stderr' },
   quiet: { type: 'boolean', short: 'q', description: 'no progress and no informational messages' },

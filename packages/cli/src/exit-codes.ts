@@ -69,6 +69,7 @@ export function exitCodeFor(error: unknown): number {
     case 'E_WRONG_KEY':
     case 'E_RECOVERY_KEY_TYPO':
     case 'E_RECOVERY_KEY_FORMAT':
+    case 'E_VAULT_LOGIN_FAILED':
       return EXIT.wrongKey;
     default:
       return EXIT.failure;
@@ -100,6 +101,10 @@ export function hintFor(error: unknown): string | undefined {
       return 'this recovery key is well-formed but belongs to another repository or was removed from this one';
     case 'E_ROLLBACK':
       return 'the storage now shows an older state than this computer saw before: it was rolled back, or snapshots were deleted behind Coffer\'s back. If you restored the storage from an older copy yourself, run with a fresh COFFER_STATE_DIR to accept its state';
+    case 'E_UNAUTHENTICATED':
+      return 'sign in to the server with `coffer login -r coffer:URL` (with COFFER_PASSWORD or a recovery key)';
+    case 'E_STEP_UP_REQUIRED':
+      return 'the server wants a fresh proof that you hold an unlock method: give the recovery key (COFFER_RECOVERY_KEY or --recovery-key-file) and run the command again';
     case 'E_STORAGE_UNAVAILABLE':
       return 'the storage could not be reached (network down, server overloaded) even after retries. Nothing half-done became visible; run the same command again when it is back — a backup reuses what it already uploaded';
     case 'E_STORAGE_FULL':

@@ -3,6 +3,7 @@
  * recovery key, the rollback memory, and the locks, all released at the end
  * (or on SIGINT/SIGTERM through cleanup.ts).
  */
+import { signOut, stepUpWithRecoveryKey, vaultLogin } from '@coffer/client';
 import { CofferError, type RecoveryKey, type UnlockSecret } from '@coffer/core';
 import { Repository, RepositoryLock, type RepositoryOptions, type Storage } from '@coffer/engine';
 import { FileFreshnessStore, nodeBulkCrypto, nodeLockEnvironment, zstdCodec } from '@coffer/engine/node';
@@ -12,7 +13,9 @@ import type { Io } from './io.ts';
 import type { Output } from './output.ts';
 import { readRecoveryKey } from './secret.ts';
 import { stateDirectory } from './state-dir.ts';
-import { openStorage } from './storage-url.ts';
+import { passwordGiven, readPassword } from './password.ts';
+import { readLogin, serverApi, serverOrigin } from './server-login.ts';
+import { openStorage, schemeOf } from './storage-url.ts';
 
 export interface GlobalSettings {
   readonly repo: string | undefined;
@@ -40,7 +43,7 @@ export class Session {
   }
 
   async storage(): Promise<Storage> {
-    this.storageValue ??= await openStorage(this.repositorySpec, this.io.env);
+    this.storageValue ??= await openStorage(this.repositorySpec, this.io.env, () => this.stepUp());
     return this.storageValue;
   }
 
@@ -58,8 +61,51 @@ export class Session {
     return this.keyValue.key;
   }
 
+  /**
+   * The unlock secret: the recovery key when one is given (or typed at the
+   * prompt); for a Coffer server repository, the vault password instead when
+   * only a password is given — a vault login then releases the share that,
+   * with OPAQUE's export key, opens the password keyslot.
+   */
   async secret(): Promise<UnlockSecret> {
+    if (schemeOf(this.repositorySpec) === 'coffer' && !this.recoveryKeyGiven() && passwordGiven(this.io)) return this.passwordSecret();
     return { type: 'recovery-key', recoveryKey: await this.recoveryKey() };
+  }
+
+  /**
+   * The server asked for a fresh proof of an unlock method (before deleting):
+   * sign its challenge with the recovery key when one is given. Otherwise say
+   * what to do — the server never accepts a delete on a bare session.
+   */
+  private async stepUp(): Promise<void> {
+    if (!this.recoveryKeyGiven()) {
+      throw new CofferError('E_STEP_UP_REQUIRED', 'the server needs a fresh proof that you hold an unlock method before it deletes anything');
+    }
+    const origin = serverOrigin(this.repositorySpec);
+    const login = await readLogin(this.io.env, origin);
+    if (login === undefined) throw new CofferError('E_UNAUTHENTICATED', `not signed in to ${origin}`);
+    await stepUpWithRecoveryKey(serverApi(origin, login.token), await this.recoveryKey());
+  }
+
+  recoveryKeyGiven(): boolean {
+    const env = this.io.env;
+    return this.settings.recoveryKeyFile !== undefined || Boolean(env.COFFER_RECOVERY_KEY_FILE) || Boolean(env.COFFER_RECOVERY_KEY);
+  }
+
+  /** The vault account name: $COFFER_USERNAME, else the one `coffer login` saved for this server. */
+  async username(origin: string): Promise<string | undefined> {
+    return this.io.env.COFFER_USERNAME || ((await readLogin(this.io.env, origin))?.username ?? undefined);
+  }
+
+  private async passwordSecret(): Promise<UnlockSecret> {
+    const origin = serverOrigin(this.repositorySpec);
+    const username = await this.username(origin);
+    if (username === undefined) throw new UsageError('unlocking with a password needs the account name: set COFFER_USERNAME, or sign in once with `coffer login --username NAME`');
+    const api = serverApi(origin);
+    const login = await vaultLogin(api, { username, password: await readPassword(this.io, 'Password') });
+    // The login opened a session only to release the share; it is not kept.
+    await signOut(api).catch(() => undefined);
+    return { type: 'password', exportKey: login.exportKey, vaultShare: login.share };
   }
 
   /** zstd, the default pack size, Node's native crypto for the bulk work, and rollback memory. */
@@ -78,6 +124,7 @@ export class Session {
       return await Repository.open(await this.storage(), secret, this.repositoryOptions);
     } catch (error) {
       if (error instanceof CofferError && error.code === 'E_WRONG_KEY') {
+        if (secret.type === 'password') throw new CofferError('E_WRONG_KEY', `the vault password is right, but the repository at ${(await this.storage()).location} has no keyslot for it (was the password changed since \`coffer key add --password\`?)`, { cause: error });
         throw new CofferError('E_WRONG_KEY', `wrong recovery key: the key from ${this.keyValue?.from ?? 'the prompt'} does not open the repository at ${(await this.storage()).location} (${error.message})`, { cause: error });
       }
       throw error;

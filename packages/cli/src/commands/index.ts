@@ -9,6 +9,8 @@ import { initCommand } from './init.ts';
 import { keyAddCommand } from './key-add.ts';
 import { keyListCommand } from './key-list.ts';
 import { keyRemoveCommand } from './key-remove.ts';
+import { loginCommand } from './login.ts';
+import { logoutCommand } from './logout.ts';
 import { lsCommand } from './ls.ts';
 import { pruneCommand } from './prune.ts';
 import { restoreCommand } from './restore.ts';
@@ -31,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   keyRemoveCommand,
   catConfigCommand,
   unlockCommand,
+  loginCommand,
+  logoutCommand,
   versionCommand,
 ];
 

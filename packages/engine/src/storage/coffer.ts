@@ -26,6 +26,12 @@ export interface CofferStorageOptions {
   readonly fetch?: typeof fetch;
   readonly retry?: RetryOptions;
   readonly requestTimeoutMs?: number;
+  /**
+   * Called when the server wants a fresh step-up before a delete; when it
+   * resolves (the caller proved an unlock method to the server, e.g. by
+   * signing with the recovery key), the delete is tried once more.
+   */
+  readonly onStepUpRequired?: () => Promise<void>;
 }
 
 /** Error codes the server may answer with that keep their meaning for the engine. */
@@ -47,6 +53,7 @@ export class CofferStorage implements Storage {
   readonly #fetch: typeof fetch;
   readonly #retry: RetryOptions;
   readonly #timeoutMs: number;
+  readonly #onStepUpRequired: (() => Promise<void>) | undefined;
 
   constructor(options: CofferStorageOptions) {
     const url = new URL(options.url);
@@ -59,6 +66,7 @@ export class CofferStorage implements Storage {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#retry = options.retry ?? {};
     this.#timeoutMs = options.requestTimeoutMs ?? 300_000;
+    this.#onStepUpRequired = options.onStepUpRequired;
   }
 
   async put(name: string, body: Uint8Array): Promise<void> {
@@ -127,6 +135,16 @@ export class CofferStorage implements Storage {
 
   async delete(name: string): Promise<void> {
     assertName(name);
+    try {
+      await this.#delete(name);
+    } catch (error) {
+      if (!(error instanceof CofferError && error.code === 'E_STEP_UP_REQUIRED') || this.#onStepUpRequired === undefined) throw error;
+      await this.#onStepUpRequired();
+      await this.#delete(name);
+    }
+  }
+
+  async #delete(name: string): Promise<void> {
     await this.#call(`delete ${name}`, async () => {
       const response = await this.#send(`delete ${name}`, 'DELETE', `/objects/${name}`);
       if (response.status === 204 || response.status === 404) return drain(response);
