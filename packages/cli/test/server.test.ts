@@ -6,9 +6,10 @@
  * `restore` give back the identical tree — and the same with the recovery key.
  * A prune through the store needs the step-up the recovery key provides.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { startFaultProxy } from '../../engine/test/storage-fault-proxy.ts';
 import { startTestServer, type TestServer } from '../../server/test/harness.ts';
 import { type Env, baseEnv, coffer, cofferJson, expectNoStackTrace, expectSameTree, jsonError, noise, tempDir } from './helpers.ts';
 
@@ -83,6 +84,30 @@ describe('coffer: repositories on a Coffer server', () => {
     expect(await expectSameTree(source, join(target, 'chat'))).toBe(5);
     const check = await coffer(['check', '--read-data'], fresh);
     expect(check.code, check.stderr).toBe(0);
+  });
+
+  test('a restore whose connections drop mid-download resumes and gives the identical tree', async () => {
+    const laptop = device('laptop', { COFFER_RECOVERY_KEY_FILE: keyFile() });
+    const upstream = Number(new URL(server.origin).port);
+    let cuts = 0;
+    // Every third pack read loses its connection halfway through the body.
+    const proxy = await startFaultProxy(upstream, (request, index) => {
+      if (request.method === 'GET' && (request.url ?? '').includes('/store/objects/data/') && index % 3 === 0) {
+        cuts++;
+        return 'cut-body';
+      }
+      return 'pass';
+    });
+    onTestFinished(() => proxy.close());
+    // The same session, reached through the flaky path.
+    const through = `http://127.0.0.1:${String(proxy.port)}`;
+    const logins = JSON.parse(await readFile(join(work.path, 'laptop-config', 'logins.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(work.path, 'laptop-config', 'logins.json'), JSON.stringify({ ...logins, [through]: logins[server.origin] }));
+    const target = join(work.path, 'laptop-flaky-restore');
+    const restore = await coffer(['restore', 'latest', '--target', target], { ...laptop, COFFER_REPOSITORY: `coffer:${through}` });
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(cuts).toBeGreaterThan(0);
+    expect(await expectSameTree(source, join(target, 'chat'))).toBe(5);
   });
 
   test('deleting needs a fresh step-up: the recovery key gives one, a password-only run is told what to do', async () => {

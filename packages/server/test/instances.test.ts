@@ -1,7 +1,8 @@
 /**
  * Several server instances behave as one service: on one PostgreSQL (and one
  * Redis), a session opened on one is valid on the other, an upload to one is
- * readable from the other, and a rate limit counts requests to both. Skipped,
+ * readable from the other, the vault's guess limit is exact across both, and
+ * a rate limit counts requests to both. Skipped,
  * and saying so, when PostgreSQL or Redis is not reachable.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,9 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CofferApi, setPassword, vaultLogin } from '@coffer/client';
 import { CofferStorage } from '@coffer/engine/coffer';
+import * as opaque from '@serenity-kit/opaque';
 import { buildApp } from '../src/app.ts';
 import { createAccount } from '../src/accounts/accounts.ts';
 import { createSession } from '../src/accounts/sessions.ts';
@@ -19,6 +22,7 @@ import { openPostgres } from '../src/db/postgres.ts';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, postgresReachable, type TestDatabase } from './databases.ts';
 import { freePort } from './harness.ts';
+import { signedInAccount } from './vault-helpers.ts';
 
 const REDIS_URL = process.env['COFFER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -70,6 +74,9 @@ describe.skipIf(!pgUp || !redisUp)('two server instances on one PostgreSQL and o
           REDIS_URL,
           COFFER_REDIS_PREFIX: prefix,
           COFFER_RATE_LIMIT_PER_MINUTE: '10',
+          COFFER_VAULT_MAX_ATTEMPTS: '10',
+          // The vault test gives each request its own address (through this "proxy") to stay clear of the 10-per-minute limit.
+          COFFER_TRUSTED_PROXIES: '127.0.0.1',
           COFFER_PURGE_INTERVAL_MINUTES: '0',
         });
         const db = openPostgres(database.location);
@@ -107,6 +114,30 @@ describe.skipIf(!pgUp || !redisUp)('two server instances on one PostgreSQL and o
     // Revoked through b, refused by a.
     await fetch(`${b.origin}/api/v1/session`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     expect((await fetch(`${a.origin}/api/v1/session`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
+  test('the vault guess limit is exact across instances: 20 parallel wrong logins, 10 processed', async () => {
+    const [a] = instances as [Instance, Instance];
+    const { token } = await signedInAccount(database.db, 'alice');
+    const address = () => ({ 'x-forwarded-for': `198.51.100.${String(1 + Math.floor(Math.random() * 250))}` });
+    const api = new CofferApi({ baseUrl: a.origin, token, sessionKind: 'bearer', fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...address() } }) });
+    await setPassword(api, 'the right password');
+    await opaque.ready;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const { startLoginRequest } = opaque.client.startLogin({ password: `wrong ${String(i)}` });
+        const response = await fetch(`${instances[i % 2]?.origin ?? ''}/api/v1/vault/login/start`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...address() },
+          body: JSON.stringify({ username: 'alice', startLoginRequest }),
+        });
+        return ((await response.json()) as { attemptsLeft: number }).attemptsLeft;
+      }),
+    );
+    // Ten guesses were taken (9 … 0 left, each once); the other ten found none left.
+    expect(answers.sort((x, y) => x - y)).toEqual([...Array<number>(11).fill(0), 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const fresh = new CofferApi({ baseUrl: instances[1]?.origin ?? '', sessionKind: 'bearer', fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...address() } }) });
+    await expect(vaultLogin(fresh, { username: 'alice', password: 'the right password' })).rejects.toMatchObject({ code: 'E_VAULT_LOGIN_FAILED' });
   });
 
   test('the rate limit counts requests to both instances together', async () => {
