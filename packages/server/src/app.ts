@@ -3,7 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
@@ -40,7 +40,9 @@ function buildValidators(externalSchemas: unknown, ajvServerOptions: unknown): (
  * request milliseconds, not seconds (rate limiting then fails open, logged,
  * rather than taking the service down).
  */
-function openRedis(url: string, app: FastifyInstance): Redis {
+async function openRedis(url: string, app: FastifyInstance): Promise<Redis> {
+  // Loaded only when configured: a single instance should not carry the client in memory.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: true });
   redis.on('error', (error: Error) => {
     app.log.warn({ err: { message: error.message } }, 'redis error');
@@ -107,7 +109,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.origin.startsWith('https:'),
   });
-  const redis = config.redisUrl === undefined ? undefined : openRedis(config.redisUrl, app);
+  const redis = config.redisUrl === undefined ? undefined : await openRedis(config.redisUrl, app);
   await app.register(fastifyRateLimit, {
     global: true,
     // With several instances the counters must be shared, or each instance would allow the full budget.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { isValidName } from '@coffer/engine';
+import { isValidName } from '@coffer/engine/names';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireSession, requireStepUp } from '../auth.ts';
 import { clientAddress, deviceOf, type AppContext } from '../context.ts';
