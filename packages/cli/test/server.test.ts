@@ -10,6 +10,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { startFaultProxy } from '../../engine/test/storage-fault-proxy.ts';
+import { LocalBlobStore } from '../../server/src/store/local-blob-store.ts';
+import { purgeExpired } from '../../server/src/store/purge.ts';
 import { startTestServer, type TestServer } from '../../server/test/harness.ts';
 import { type Env, baseEnv, coffer, cofferJson, expectNoStackTrace, expectSameTree, jsonError, noise, tempDir } from './helpers.ts';
 
@@ -128,8 +130,14 @@ describe('coffer: repositories on a Coffer server', () => {
     expect(pruned.code, pruned.stderr).toBe(0);
     const snapshots = await cofferJson<{ snapshots: unknown[] }>(['snapshots'], first);
     expect(snapshots.json.snapshots).toHaveLength(1);
+    // The pruned objects are only soft-deleted; once their window has passed, the purge removes
+    // them, and what the kept snapshot needs is untouched.
+    const purged = await purgeExpired(server.database.db, new LocalBlobStore(server.config.blobDir), Date.now() + 31 * 86_400_000);
+    expect(purged).toBeGreaterThan(0);
     const target = join(work.path, 'after-prune');
     expect((await coffer(['restore', 'latest', '--target', target], first)).code).toBe(0);
     expect(await expectSameTree(source, join(target, 'chat'))).toBe(5);
+    const check = await coffer(['check', '--read-data'], first);
+    expect(check.code, check.stderr).toBe(0);
   });
 });
