@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { countUnlockMethods, lockAccountForUnlockChange } from '../accounts/unlock-methods.ts';
 import { requireSession, requireStepUp } from '../auth.ts';
 import { apiError, errorBodySchema } from '../http-errors.ts';
-import { logEvent, passkeyInfo, type PasskeyContext } from './passkey-context.ts';
+import { passkeyInfo, type PasskeyContext } from './passkey-context.ts';
 import { credentialIdSchema, passkeyInfoSchema, passkeyNameSchema } from './schemas.ts';
 import { deletePasskey, listPasskeys, passkeyById, renamePasskey } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /** The account's passkeys: list, rename, remove (never the last unlock method, and only after a fresh step-up). */
 export function manageRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
@@ -45,7 +46,7 @@ export function manageRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
       if (name === '') apiError('E_BAD_REQUEST', 'A passkey name cannot be blank.');
       if (!(await renamePasskey(ctx.db, session.accountId, request.params.id, name))) apiError('E_NOT_FOUND', 'No passkey with that id on this account.');
       const passkey = (await passkeyById(ctx.db, request.params.id)) ?? apiError('E_NOT_FOUND', 'No passkey with that id on this account.');
-      await logEvent(ctx.db, request, session.accountId, 'passkey-renamed', { credentialId: passkey.id });
+      await logRequestEvent(ctx.db, request, session.accountId, 'passkey-renamed', { credentialId: passkey.id });
       return { passkey: passkeyInfo(ctx, passkey) };
     },
   );
@@ -72,7 +73,7 @@ export function manageRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
           apiError('E_LAST_UNLOCK_METHOD', 'This is the last way to sign in to the account; add another passkey (or a password or recovery key) first.');
         }
         await deletePasskey(tx, session.accountId, id);
-        await logEvent(tx, request, session.accountId, 'passkey-removed', { credentialId: id });
+        await logRequestEvent(tx, request, session.accountId, 'passkey-removed', { credentialId: id });
       });
       return reply.status(204).send();
     },

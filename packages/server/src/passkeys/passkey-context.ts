@@ -1,7 +1,4 @@
-import type { FastifyRequest } from 'fastify';
-import { clientAddress, deviceOf, type AppContext } from '../context.ts';
-import { logSecurityEvent, type SecurityEventType } from '../security-log/security-log.ts';
-import type { Queryable } from '../db/db.ts';
+import type { AppContext } from '../context.ts';
 import type { PasskeySettings } from './settings.ts';
 import type { Passkey } from './store.ts';
 import type { RelyingParty } from './verify.ts';
@@ -28,15 +25,4 @@ export function passkeyInfo(ctx: PasskeyContext, p: Passkey) {
     backedUp: p.backedUp,
     transports: p.transports,
   };
-}
-
-/** Appends a security-log event for the request's device and address. */
-export async function logEvent(
-  db: Queryable,
-  request: FastifyRequest,
-  accountId: string,
-  type: SecurityEventType,
-  detail: Record<string, string | number | boolean>,
-): Promise<void> {
-  await logSecurityEvent(db, { accountId, type, detail, device: deviceOf(request), clientAddress: clientAddress(request) });
 }

@@ -7,11 +7,12 @@ import { issuedSessionSchema, issueSession, requireStepUp, sessionKindSchema } f
 import { nowMs } from '../db/db.ts';
 import { apiError, errorBodySchema } from '../http-errors.ts';
 import { consumeChallenge, issueChallenge } from './challenges.ts';
-import { CEREMONY_TIMEOUT_MS, logEvent, passkeyInfo, type PasskeyContext } from './passkey-context.ts';
+import { CEREMONY_TIMEOUT_MS, passkeyInfo, type PasskeyContext } from './passkey-context.ts';
 import { refusePrfResults } from './prf-guard.ts';
 import { creationOptionsSchema, passkeyInfoSchema, passkeyNameSchema, registrationResponseSchema, usernameSchema } from './schemas.ts';
 import { insertPasskey, listPasskeys } from './store.ts';
 import { readClientData, SUPPORTED_ALGORITHMS, verifyNewCredential, type NewCredential } from './verify.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * Registration ceremonies: a new account with its first passkey (no account
@@ -131,13 +132,13 @@ export function registrationRoutes(app: FastifyInstance, ctx: PasskeyContext): v
         await tx.run('UPDATE accounts SET user_handle = ? WHERE id = ?', [userHandle, created.id]);
         const passkey = storedPasskey(ctx, credential, created.id, name);
         if (!(await insertPasskey(tx, passkey))) apiError('E_CONFLICT', 'This passkey is already registered.');
-        await logEvent(tx, request, created.id, 'account-created', { credentialId: passkey.id });
-        await logEvent(tx, request, created.id, 'passkey-added', { credentialId: passkey.id, provider: ctx.settings.providers.nameOf(passkey.aaguid) });
+        await logRequestEvent(tx, request, created.id, 'account-created', { credentialId: passkey.id });
+        await logRequestEvent(tx, request, created.id, 'passkey-added', { credentialId: passkey.id, provider: ctx.settings.providers.nameOf(passkey.aaguid) });
         const account: Account = { ...created, userHandle };
         return { account, passkey: { ...passkey, lastUsedAt: null } };
       });
       const session = await issueSession(ctx, request, reply, { accountId: account.id, method: 'passkey', kind: sessionKind, steppedUp: true });
-      await logEvent(ctx.db, request, account.id, 'sign-in', { credentialId: passkey.id, sessionId: session.sessionId, registration: true });
+      await logRequestEvent(ctx.db, request, account.id, 'sign-in', { credentialId: passkey.id, sessionId: session.sessionId, registration: true });
       return { accountId: account.id, username: account.username, displayName: account.displayName, passkey: passkeyInfo(ctx, passkey), session };
     },
   );
@@ -185,7 +186,7 @@ export function registrationRoutes(app: FastifyInstance, ctx: PasskeyContext): v
       const passkey = storedPasskey(ctx, credential, session.accountId, name);
       await ctx.db.transaction(async (tx) => {
         if (!(await insertPasskey(tx, passkey))) apiError('E_CONFLICT', 'This passkey is already registered.');
-        await logEvent(tx, request, session.accountId, 'passkey-added', { credentialId: passkey.id, provider: ctx.settings.providers.nameOf(passkey.aaguid) });
+        await logRequestEvent(tx, request, session.accountId, 'passkey-added', { credentialId: passkey.id, provider: ctx.settings.providers.nameOf(passkey.aaguid) });
       });
       return { passkey: passkeyInfo(ctx, { ...passkey, lastUsedAt: null }) };
     },

@@ -6,10 +6,11 @@ import { requireSession, requireStepUp } from '../auth.ts';
 import { apiError, errorBodySchema } from '../http-errors.ts';
 import { assertionOptions, checkUserHandle, openAssertion, verifyAndRecord } from './assertion.ts';
 import type { ChallengePurpose, StoredChallenge } from './challenges.ts';
-import { logEvent, type PasskeyContext } from './passkey-context.ts';
+import { type PasskeyContext } from './passkey-context.ts';
 import { authenticationResponseSchema, credentialIdSchema, releasedShareSchema, requestOptionsSchema, shareInfoSchema, slotIdSchema } from './schemas.ts';
 import { createShare, deleteShare, listShares, shareInfo, takeShareForRelease } from './shares.ts';
 import { passkeyById, type Passkey } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * Server shares of hybrid passkey slots. A share is created, and later
@@ -77,7 +78,7 @@ export function shareRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
       const passkeyId = passkey.id;
       const share = await verifyAndRecord(ctx, request, request.body.response, stored, passkey, async (tx) => {
         const created = (await createShare(tx, { accountId: session.accountId, slotId, credentialId: passkeyId })) ?? apiError('E_CONFLICT', 'That slot already has a share.');
-        await logEvent(tx, request, session.accountId, 'share-released', { slotId, credentialId: passkeyId, created: true });
+        await logRequestEvent(tx, request, session.accountId, 'share-released', { slotId, credentialId: passkeyId, created: true });
         return created;
       });
       return { slotId, credentialId: passkeyId, share: Buffer.from(share).toString('base64url') };
@@ -106,7 +107,7 @@ export function shareRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
       const passkeyId = passkey.id;
       const share = await verifyAndRecord(ctx, request, request.body.response, stored, passkey, async (tx) => {
         const released = (await takeShareForRelease(tx, session.accountId, slotId, passkeyId)) ?? apiError('E_NOT_FOUND', 'No share for that slot and passkey.');
-        await logEvent(tx, request, session.accountId, 'share-released', { slotId, credentialId: passkeyId });
+        await logRequestEvent(tx, request, session.accountId, 'share-released', { slotId, credentialId: passkeyId });
         return released;
       });
       return { slotId, credentialId: passkeyId, share: Buffer.from(share).toString('base64url') };

@@ -7,10 +7,11 @@ import { nowMs } from '../db/db.ts';
 import { apiError, errorBodySchema } from '../http-errors.ts';
 import { assertionOptions, checkUserHandle, nothingMore, openAssertion, verifyAndRecord } from './assertion.ts';
 import { decoyCredentialId } from './decoy-credentials.ts';
-import { logEvent, type PasskeyContext } from './passkey-context.ts';
+import { type PasskeyContext } from './passkey-context.ts';
 import { authenticationResponseSchema, requestOptionsSchema, usernameSchema } from './schemas.ts';
 import { listPasskeys } from './store.ts';
 import { rejectResponse } from './verify.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * Sign-in (with a username, or username-less with a discoverable credential)
@@ -85,11 +86,11 @@ export function signInRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
         checkUserHandle(request, response, account, !named);
         await verifyAndRecord(ctx, request, response, stored, passkey, nothingMore);
       } catch (error) {
-        await logEvent(ctx.db, request, account.id, 'sign-in-failed', { credentialId: passkey.id, method: 'passkey' });
+        await logRequestEvent(ctx.db, request, account.id, 'sign-in-failed', { credentialId: passkey.id, method: 'passkey' });
         throw error;
       }
       const session = await issueSession(ctx, request, reply, { accountId: account.id, method: 'passkey', kind: sessionKind, steppedUp: true });
-      await logEvent(ctx.db, request, account.id, 'sign-in', { credentialId: passkey.id, sessionId: session.sessionId });
+      await logRequestEvent(ctx.db, request, account.id, 'sign-in', { credentialId: passkey.id, sessionId: session.sessionId });
       return { accountId: account.id, passkeyId: passkey.id, session };
     },
   );
@@ -133,7 +134,7 @@ export function signInRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
       checkUserHandle(request, response, account, false);
       await verifyAndRecord(ctx, request, response, stored, passkey, async (tx) => {
         await markSteppedUp(tx, session.id, 'passkey');
-        await logEvent(tx, request, session.accountId, 'step-up', { credentialId: passkey.id, sessionId: session.id });
+        await logRequestEvent(tx, request, session.accountId, 'step-up', { credentialId: passkey.id, sessionId: session.id });
       });
       const row = await ctx.db.one<{ step_up_at: number }>('SELECT step_up_at FROM sessions WHERE id = ?', [session.id]);
       return { stepUpAt: row?.step_up_at ?? nowMs() };

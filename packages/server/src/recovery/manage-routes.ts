@@ -3,10 +3,10 @@ import { countUnlockMethods, lockAccountForUnlockChange } from '../accounts/unlo
 import { requireSession, requireStepUp } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { apiError } from '../http-errors.ts';
-import { logRecoveryEvent } from './events.ts';
 import { checkProof, type RecoveryProof } from './proof.ts';
 import { listSchema, registerSchema, removeSchema } from './schemas.ts';
 import { addRecoveryKey, deleteRecoveryKey, listRecoveryKeys, recoveryKeyById, recoveryKeyInfo } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /** The signed-in account's recovery keys: add (fresh step-up + the key's own signature), list, remove (never the last unlock method). */
 export function recoveryManageRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -21,7 +21,7 @@ export function recoveryManageRoutes(app: FastifyInstance, ctx: AppContext): voi
     if (!verified) apiError('E_FORBIDDEN', 'The signature does not prove possession of this recovery key.');
     const key = await ctx.db.transaction(async (tx) => {
       const added = (await addRecoveryKey(tx, session.accountId, publicKey, request.body.label ?? 'Recovery key')) ?? apiError('E_CONFLICT', 'This recovery key is already registered.');
-      await logRecoveryEvent(tx, request, session.accountId, 'recovery-key-added', { recoveryKeyId: added.id });
+      await logRequestEvent(tx, request, session.accountId, 'recovery-key-added', { recoveryKeyId: added.id });
       return added;
     });
     return reply.status(201).send({ recoveryKey: recoveryKeyInfo(key) });
@@ -37,7 +37,7 @@ export function recoveryManageRoutes(app: FastifyInstance, ctx: AppContext): voi
         apiError('E_LAST_UNLOCK_METHOD', 'This recovery key is the last way to sign in to the account; add a passkey, a password or another recovery key first.');
       }
       await deleteRecoveryKey(tx, session.accountId, id);
-      await logRecoveryEvent(tx, request, session.accountId, 'recovery-key-removed', { recoveryKeyId: id });
+      await logRequestEvent(tx, request, session.accountId, 'recovery-key-removed', { recoveryKeyId: id });
     });
     return reply.status(204).send();
   });

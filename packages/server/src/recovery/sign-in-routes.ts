@@ -7,10 +7,10 @@ import type { AppContext } from '../context.ts';
 import { nowMs } from '../db/db.ts';
 import { apiError } from '../http-errors.ts';
 import { needsSession, issueRecoveryChallenge } from './challenges.ts';
-import { logRecoveryEvent } from './events.ts';
 import { checkProof, type RecoveryProof } from './proof.ts';
 import { challengeSchema, createAccountSchema, signInSchema, stepUpSchema } from './schemas.ts';
 import { addRecoveryKey, recoveryKeyByPublicKey, recoveryKeyInfo, touchRecoveryKey } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /** Public ceremonies are cheap to verify but write rows (challenges, accounts): a per-address limit on them. */
 const ceremonyLimit = { rateLimit: { max: 120, timeWindow: '1 minute' } };
@@ -39,12 +39,12 @@ export function recoverySignInRoutes(app: FastifyInstance, ctx: AppContext): voi
       const account = await accountById(ctx.db, key.accountId);
       const named = request.body.username;
       if (!verified || !account || (named !== undefined && account.username !== normalizeUsername(named))) {
-        await logRecoveryEvent(ctx.db, request, key.accountId, 'sign-in-failed', { method: 'recovery-key', recoveryKeyId: key.id });
+        await logRequestEvent(ctx.db, request, key.accountId, 'sign-in-failed', { method: 'recovery-key', recoveryKeyId: key.id });
         apiError('E_UNAUTHENTICATED', NOT_ACCEPTED);
       }
       await touchRecoveryKey(ctx.db, key.id);
       const session = await issueSession(ctx, request, reply, { accountId: key.accountId, method: 'recovery-key', kind: request.body.sessionKind, steppedUp: true });
-      await logRecoveryEvent(ctx.db, request, key.accountId, 'sign-in', { method: 'recovery-key', recoveryKeyId: key.id, sessionId: session.sessionId });
+      await logRequestEvent(ctx.db, request, key.accountId, 'sign-in', { method: 'recovery-key', recoveryKeyId: key.id, sessionId: session.sessionId });
       return { accountId: key.accountId, recoveryKeyId: key.id, session };
     },
   );
@@ -59,12 +59,12 @@ export function recoverySignInRoutes(app: FastifyInstance, ctx: AppContext): voi
       const created = await ctx.db.transaction(async (tx) => {
         const account = await createAccount(tx, { username, displayName });
         const key = (await addRecoveryKey(tx, account.id, publicKey, label)) ?? apiError('E_CONFLICT', 'This recovery key already belongs to an account.');
-        await logRecoveryEvent(tx, request, account.id, 'account-created', { method: 'recovery-key' });
-        await logRecoveryEvent(tx, request, account.id, 'recovery-key-added', { recoveryKeyId: key.id });
+        await logRequestEvent(tx, request, account.id, 'account-created', { method: 'recovery-key' });
+        await logRequestEvent(tx, request, account.id, 'recovery-key-added', { recoveryKeyId: key.id });
         return { account, key };
       });
       const session = await issueSession(ctx, request, reply, { accountId: created.account.id, method: 'recovery-key', kind: request.body.sessionKind, steppedUp: true });
-      await logRecoveryEvent(ctx.db, request, created.account.id, 'sign-in', { method: 'recovery-key', recoveryKeyId: created.key.id, sessionId: session.sessionId });
+      await logRequestEvent(ctx.db, request, created.account.id, 'sign-in', { method: 'recovery-key', recoveryKeyId: created.key.id, sessionId: session.sessionId });
       return reply.status(201).send({ accountId: created.account.id, recoveryKey: recoveryKeyInfo(created.key), session });
     },
   );
@@ -74,12 +74,12 @@ export function recoverySignInRoutes(app: FastifyInstance, ctx: AppContext): voi
     const { publicKey, verified } = await checkProof(ctx, request.body, 'step-up', session.id);
     const key = await recoveryKeyByPublicKey(ctx.db, publicKey);
     if (!verified || key?.accountId !== session.accountId) {
-      if (key?.accountId === session.accountId) await logRecoveryEvent(ctx.db, request, session.accountId, 'sign-in-failed', { method: 'recovery-key', stepUp: true });
+      if (key?.accountId === session.accountId) await logRequestEvent(ctx.db, request, session.accountId, 'sign-in-failed', { method: 'recovery-key', stepUp: true });
       apiError('E_FORBIDDEN', 'The recovery key was not accepted for this account.');
     }
     await touchRecoveryKey(ctx.db, key.id);
     await stepUp(ctx, session, 'recovery-key');
-    await logRecoveryEvent(ctx.db, request, session.accountId, 'step-up', { method: 'recovery-key', recoveryKeyId: key.id, sessionId: session.id });
+    await logRequestEvent(ctx.db, request, session.accountId, 'step-up', { method: 'recovery-key', recoveryKeyId: key.id, sessionId: session.id });
     const row = await ctx.db.one<{ step_up_at: number }>('SELECT step_up_at FROM sessions WHERE id = ?', [session.id]);
     return { stepUpAt: row?.step_up_at ?? nowMs() };
   });

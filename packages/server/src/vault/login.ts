@@ -6,9 +6,9 @@ import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/db.ts';
 import { nowMs } from '../db/db.ts';
 import { apiError } from '../http-errors.ts';
-import { logVaultEvent } from './events.ts';
 import { decoyName, vaultSetup } from './setup.ts';
 import { eraseExhausted, restoreAndReadShare, savePendingLogin, storedAttemptsLeft, takeDecoyGuess, takeGuess, takePendingLogin, type LiveGuess } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * The guess-limited OPAQUE login (RFC 9807; design decision 2).
@@ -59,7 +59,7 @@ export async function startVaultLogin(ctx: AppContext, request: FastifyRequest, 
       serverState: serverLoginState,
       expiresAt: nowMs() + ctx.config.challengeTtlMs,
     });
-    if (account) await logVaultEvent(tx, request, account.id, 'vault-attempt', { attemptsLeft, maxAttempts: ctx.config.vaultMaxAttempts, vault: state });
+    if (account) await logRequestEvent(tx, request, account.id, 'vault-attempt', { attemptsLeft, maxAttempts: ctx.config.vaultMaxAttempts, vault: state });
     return { loginResponse, attemptsLeft };
   });
   return { loginId, ...answer };
@@ -71,7 +71,7 @@ export async function startVaultLogin(ctx: AppContext, request: FastifyRequest, 
  * the account never had a password (the caller then uses its decoy counter).
  */
 async function noGuessLeft(tx: Queryable, request: FastifyRequest, accountId: string): Promise<number | undefined> {
-  if (await eraseExhausted(tx, accountId)) await logVaultEvent(tx, request, accountId, 'vault-erased', { reason: 'guess-limit' });
+  if (await eraseExhausted(tx, accountId)) await logRequestEvent(tx, request, accountId, 'vault-erased', { reason: 'guess-limit' });
   return storedAttemptsLeft(tx, accountId);
 }
 
@@ -125,6 +125,6 @@ export async function abortVaultLogin(ctx: AppContext, request: FastifyRequest, 
 
 async function endFailedLogin(ctx: AppContext, request: FastifyRequest, accountId: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    if (await eraseExhausted(tx, accountId)) await logVaultEvent(tx, request, accountId, 'vault-erased', { reason: 'guess-limit' });
+    if (await eraseExhausted(tx, accountId)) await logRequestEvent(tx, request, accountId, 'vault-erased', { reason: 'guess-limit' });
   });
 }

@@ -6,9 +6,9 @@ import type { Session } from '../accounts/sessions.ts';
 import { countUnlockMethods, lockAccountForUnlockChange } from '../accounts/unlock-methods.ts';
 import type { AppContext } from '../context.ts';
 import { apiError } from '../http-errors.ts';
-import { logVaultEvent } from './events.ts';
 import { vaultSetup } from './setup.ts';
 import { removeRecord, storeRecord } from './store.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * Setting, changing and removing the password. Callers have checked the
@@ -47,7 +47,7 @@ export async function storePassword(ctx: AppContext, request: FastifyRequest, se
   const max = ctx.config.vaultMaxAttempts;
   await ctx.db.transaction(async (tx) => {
     const { replaced } = await storeRecord(tx, session.accountId, registrationRecord, share, max);
-    await logVaultEvent(tx, request, session.accountId, replaced ? 'password-changed' : 'vault-set', { attemptsLeft: max });
+    await logRequestEvent(tx, request, session.accountId, replaced ? 'password-changed' : 'vault-set', { attemptsLeft: max });
   });
   return { share, attemptsLeft: max };
 }
@@ -75,6 +75,6 @@ export async function removePassword(ctx: AppContext, request: FastifyRequest, s
       apiError('E_LAST_UNLOCK_METHOD', 'The password is the last way to sign in to this account; add a passkey or a recovery key first.');
     }
     await removeRecord(tx, session.accountId);
-    await logVaultEvent(tx, request, session.accountId, 'vault-erased', { reason: 'removed' });
+    await logRequestEvent(tx, request, session.accountId, 'vault-erased', { reason: 'removed' });
   });
 }

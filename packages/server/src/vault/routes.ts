@@ -4,7 +4,6 @@ import type { SessionKind } from '../accounts/sessions.ts';
 import { issueSession, requireSession, requireStepUp } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { apiError } from '../http-errors.ts';
-import { logVaultEvent } from './events.ts';
 import { abortVaultLogin, finishVaultLogin, startVaultLogin } from './login.ts';
 import { registrationResponse, removePassword, storePassword } from './registration.ts';
 import {
@@ -19,6 +18,7 @@ import {
 import { loadVaultSettings, type VaultSettings } from './settings.ts';
 import { vaultStatus } from './store.ts';
 import { sweepNow } from './sweep.ts';
+import { logRequestEvent } from '../security-log/request-event.ts';
 
 /**
  * The password vault under /api/v1/vault: set, change and remove the password
@@ -88,8 +88,8 @@ export function vaultRoutes(app: FastifyInstance, ctx: AppContext, settings: Vau
     async (request, reply) => {
       const { accountId, share } = await finishVaultLogin(ctx, request, request.body.loginId, request.body.finishLoginRequest);
       const session = await issueSession(ctx, request, reply, { accountId, method: 'password', kind: request.body.sessionKind, steppedUp: true });
-      await logVaultEvent(ctx.db, request, accountId, 'sign-in', { method: 'password', sessionId: session.sessionId });
-      await logVaultEvent(ctx.db, request, accountId, 'share-released', { kind: 'vault-share' });
+      await logRequestEvent(ctx.db, request, accountId, 'sign-in', { method: 'password', sessionId: session.sessionId });
+      await logRequestEvent(ctx.db, request, accountId, 'share-released', { kind: 'vault-share' });
       return { accountId, share: b64(share), attemptsLeft: ctx.config.vaultMaxAttempts, session };
     },
   );

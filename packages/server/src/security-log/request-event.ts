@@ -1,14 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { clientAddress, deviceOf } from '../context.ts';
 import type { Queryable } from '../db/db.ts';
-import { logSecurityEvent, type SecurityEventType } from '../security-log/security-log.ts';
+import { logSecurityEvent, type SecurityEventType } from './security-log.ts';
 
 /**
- * Appends a vault event to the account's security log, with the request's
- * device and address. Details are public facts only (attempts left, what
- * happened): never a password, record, share, export key or login id.
+ * Appends an event to the account's security log with the request's device
+ * and client address. Details are public facts only (ids, attempts left, what
+ * happened): never a password, share, export key, PRF output or token.
  */
-export async function logVaultEvent(
+export async function logRequestEvent(
   db: Queryable,
   request: FastifyRequest,
   accountId: string,
