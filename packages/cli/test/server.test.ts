@@ -65,14 +65,16 @@ describe('coffer: repositories on a Coffer server', () => {
     const wrong = await coffer(['login', '--username', 'alice'], { ...fresh, COFFER_PASSWORD: 'wrong' });
     expect(wrong.code).toBe(12);
     expect(wrong.stderr).toMatch(/attempts? left/);
-    const login = await coffer(['login', '--username', 'alice'], fresh);
+    const login = await cofferJson<{ server: string; method: string; username: string }>(['login', '--username', 'alice'], fresh);
     expect(login.code, login.stderr).toBe(0);
+    expect(login.json).toMatchObject({ server: server.origin, method: 'password', username: 'alice' });
     const target = join(work.path, 'phone-restored');
     const restore = await coffer(['restore', 'latest', '--target', target], fresh);
     expect(restore.code, restore.stderr).toBe(0);
     expect(await expectSameTree(source, join(target, 'chat'))).toBe(5);
-    const logout = await coffer(['logout'], fresh);
+    const logout = await cofferJson<{ revoked: boolean; forgotten: boolean }>(['logout'], fresh);
     expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.json).toEqual({ server: server.origin, revoked: true, forgotten: true });
     expect((await coffer(['snapshots'], fresh)).code).toBe(1);
   });
 
