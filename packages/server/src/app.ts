@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
 import type { Db } from './db/db.ts';
+import { currentSession } from './auth.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { installMetrics } from './metrics.ts';
 import { passkeyRoutes } from './passkeys/routes.ts';
@@ -116,8 +117,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(redis === undefined ? {} : { redis, nameSpace: `${config.redisPrefix}rate-limit:`, skipOnError: true }),
     max: config.rateLimitPerMinute,
     timeWindow: '1 minute',
-    // Fastify's request.ip already honours trusted proxies only.
-    keyGenerator: (request) => `ip:${request.ip}`,
+    // Per account when the request carries a session (however many addresses it comes from),
+    // else per client address — Fastify's request.ip, which honours trusted proxies only.
+    // Sign-in routes add their own per-address and per-name limits.
+    keyGenerator: async (request) => {
+      const session = await currentSession(ctx, request).catch(() => undefined);
+      return session === undefined ? `ip:${request.ip}` : `account:${session.accountId}`;
+    },
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       error: { code: 'E_RATE_LIMITED', message: `Too many requests; try again in ${String(Math.ceil(context.ttl / 1000))} s.` },
