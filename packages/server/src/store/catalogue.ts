@@ -36,10 +36,18 @@ export async function liveObject(db: Queryable, accountId: string, name: string)
   return row && toEntry(row);
 }
 
-/** Bytes the account occupies: live and soft-deleted bodies alike, until purged. */
+/** Bytes the account occupies: live and soft-deleted bodies alike, until purged (store_usage, kept in step below). */
 export async function usedBytes(db: Queryable, accountId: string): Promise<number> {
-  const row = await db.one<{ used: number | null }>('SELECT SUM(size) AS used FROM store_objects WHERE account_id = ?', [accountId]);
-  return row?.used ?? 0;
+  const row = await db.one<{ bytes: number }>('SELECT bytes FROM store_usage WHERE account_id = ?', [accountId]);
+  return row?.bytes ?? 0;
+}
+
+async function addUsage(db: Queryable, accountId: string, delta: number): Promise<void> {
+  await db.run(
+    `INSERT INTO store_usage (account_id, bytes) VALUES (?, ?)
+     ON CONFLICT (account_id) DO UPDATE SET bytes = store_usage.bytes + excluded.bytes`,
+    [accountId, delta],
+  );
 }
 
 /**
@@ -52,6 +60,7 @@ export async function insertLive(db: Queryable, entry: { blobKey: string; accoun
      ON CONFLICT DO NOTHING`,
     [entry.blobKey, entry.accountId, entry.name, entry.size, entry.now],
   );
+  if (inserted === 1) await addUsage(db, entry.accountId, entry.size);
   return inserted === 1;
 }
 
@@ -102,9 +111,10 @@ export async function undelete(db: Queryable, accountId: string, name: string): 
   return row && toEntry(row);
 }
 
-/** Removes the row of a hard-deleted object (lock files, which hold no backup data). */
+/** Removes the row of a purged or hard-deleted object (lock files hold no backup data) and its bytes from the usage. */
 export async function forget(db: Queryable, blobKey: string): Promise<void> {
-  await db.run('DELETE FROM store_objects WHERE blob_key = ?', [blobKey]);
+  const row = await db.one<{ account_id: string; size: number }>('DELETE FROM store_objects WHERE blob_key = ? RETURNING account_id, size', [blobKey]);
+  if (row) await addUsage(db, row.account_id, -row.size);
 }
 
 /** Soft-deleted rows whose window has passed, oldest first. */

@@ -23,7 +23,7 @@ export async function purgeExpired(db: Db, blobs: BlobStore, now: number = nowMs
     if (batch.length === 0) break;
     for (const entry of batch) {
       await blobs.remove(entry.blobKey);
-      await forget(db, entry.blobKey);
+      await db.transaction((tx) => forget(tx, entry.blobKey));
       const tally = perAccount.get(entry.accountId) ?? { objects: 0, bytes: 0 };
       tally.objects++;
       tally.bytes += entry.size;

@@ -131,7 +131,7 @@ export function storeRoutes(app: FastifyInstance, ctx: StoreContext): void {
       const session = await requireSession(ctx, request);
       const entry = await liveObject(ctx.db, session.accountId, name);
       if (entry) {
-        await forget(ctx.db, entry.blobKey);
+        await ctx.db.transaction((tx) => forget(tx, entry.blobKey));
         await ctx.blobs.remove(entry.blobKey);
       }
       return reply.status(204).send();
