@@ -25,12 +25,14 @@ export interface Tool {
   version(): string;
   /** A fresh repository at `repo`; `state` is an empty directory for keys and caches. */
   init(repo: string, state: string): Promise<void>;
-  backup(path: string): Promise<Measured>;
+  /** `at`: the time the snapshot records (the 30-day run gives each day its own date). */
+  backup(path: string, at?: Date): Promise<Measured>;
   /** Restores the latest snapshot into `target` (an empty directory). */
   restore(target: string): Promise<Measured>;
 }
 
 const PASSWORD = 'coffer-bench-password';
+const CLOCK_SHIFT = new URL('./clock-shift.ts', import.meta.url).href;
 
 /** Environment that keeps every tool's home, config and cache inside its state directory. */
 function isolated(state: string): Record<string, string> {
@@ -55,9 +57,10 @@ class Restic implements Tool {
     await measure('restic', ['init', '--repository-version', '2'], { env: this.env });
   }
 
-  backup(path: string): Promise<Measured> {
+  backup(path: string, at?: Date): Promise<Measured> {
     // A fixed host name: restic picks the parent snapshot by host and paths.
-    return measure('restic', ['backup', '--quiet', '--host', 'bench', path], { env: this.env });
+    const time = at ? ['--time', at.toISOString().slice(0, 19).replace('T', ' ')] : [];
+    return measure('restic', ['backup', '--quiet', '--host', 'bench', ...time, path], { env: this.env });
   }
 
   restore(target: string): Promise<Measured> {
@@ -88,9 +91,10 @@ class Borg implements Tool {
     await measure('borg', ['init', '--encryption=repokey-blake2', repo], { env: this.env });
   }
 
-  backup(path: string): Promise<Measured> {
+  backup(path: string, at?: Date): Promise<Measured> {
     this.archives++;
-    return measure('borg', ['create', '--compression', this.compression, `${this.repo}::snapshot-${String(this.archives)}`, path], { env: this.env });
+    const time = at ? ['--timestamp', at.toISOString().slice(0, 19)] : [];
+    return measure('borg', ['create', '--compression', this.compression, ...time, `${this.repo}::snapshot-${String(this.archives)}`, path], { env: this.env });
   }
 
   restore(target: string): Promise<Measured> {
@@ -104,7 +108,7 @@ class Borg implements Tool {
  * CLI's issue specifies: `init --write-recovery-key FILE -r REPO`, `-r REPO backup PATH` and
  * `-r REPO restore latest --target DIR`, unlocked by COFFER_RECOVERY_KEY_FILE.
  */
-class Coffer implements Tool {
+export class Coffer implements Tool {
   readonly name = 'coffer';
   private env: Record<string, string> = {};
   private repo = '';
@@ -130,9 +134,27 @@ class Coffer implements Tool {
     await measure(this.node, [this.cli, 'init', '--write-recovery-key', keyFile, '-r', repo], { env: this.env });
   }
 
-  backup(path: string): Promise<Measured> {
-    // -q like restic's --quiet: no progress rendering while timed.
-    return measure(this.node, [this.cli, '-q', '-r', this.repo, 'backup', path], { env: this.env });
+  backup(path: string, at?: Date): Promise<Measured> {
+    // -q like restic's --quiet: no progress rendering while timed. The CLI has no --time option:
+    // a dated snapshot comes from the clock shift that clock-shift.ts installs before the CLI loads.
+    const shift = at ? ['--import', CLOCK_SHIFT] : [];
+    const env = at ? { ...this.env, BENCH_CLOCK: at.toISOString() } : this.env;
+    return measure(this.node, [...shift, this.cli, '-q', '-r', this.repo, 'backup', path], { env });
+  }
+
+  /** `coffer forget --keep-daily N --prune`. */
+  forgetDaily(days: number): Promise<Measured> {
+    return measure(this.node, [this.cli, '-q', '-r', this.repo, 'forget', '--keep-daily', String(days), '--prune'], { env: this.env });
+  }
+
+  /** Every snapshot's id and time, oldest first. */
+  snapshots(): { id: string; time: string }[] {
+    const out = JSON.parse(run(this.node, [this.cli, '--json', '-r', this.repo, 'snapshots'], { env: this.env })) as { snapshots: { id: string; time: string }[] };
+    return out.snapshots.map((s) => ({ id: s.id, time: s.time }));
+  }
+
+  restoreSnapshot(id: string, target: string): Promise<Measured> {
+    return measure(this.node, [this.cli, '-q', '-r', this.repo, 'restore', id, '--target', target], { env: this.env });
   }
 
   restore(target: string): Promise<Measured> {

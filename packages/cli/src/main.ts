@@ -5,6 +5,8 @@
  * away (`coffer ls | head`) ends the process quietly; anything unexpected is
  * reported like any other error, without a stack trace unless COFFER_DEBUG=1.
  */
+// First: it configures libuv's thread pool before any module can start using it.
+import './threadpool.ts';
 import { run, runningOutput } from './cli.ts';
 import { runCleanup } from './cleanup.ts';
 import { EXIT, Interrupted } from './exit-codes.ts';

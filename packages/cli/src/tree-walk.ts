@@ -65,5 +65,6 @@ export async function diffTrees(repository: Repository, before: string | undefin
 
 function contentDiffers(a: TreeNode, b: TreeNode): boolean {
   if (a.type === 'symlink') return a.target !== b.target;
-  return a.size !== b.size || (a.content ?? []).join() !== (b.content ?? []).join();
+  // A content list's root id covers all of its content, as inline ids do.
+  return a.size !== b.size || a.contentList !== b.contentList || (a.content ?? []).join() !== (b.content ?? []).join();
 }

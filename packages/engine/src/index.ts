@@ -4,6 +4,7 @@ export * from './repo/pack.ts';
 export * from './repo/index-file.ts';
 export * from './repo/snapshot.ts';
 export * from './repo/tree.ts';
+export * from './repo/content-list.ts';
 export * from './repo/lock.ts';
 export * from './repo/repository.ts';
 export * from './repo/check.ts';

@@ -38,10 +38,11 @@ export const backupCommand: Command = {
       progress.clear();
       return result;
     });
-    const { snapshot, unreadable } = report;
+    const { snapshot, unreadable, warnings } = report;
     const summary = snapshot.snapshot.summary;
     for (const u of unreadable) out.warn(`could not read ${u.path}: ${u.message}`);
-    out.result({ snapshot: snapshotJson(snapshot), unreadable, durationMs: Date.now() - started }, [
+    for (const w of warnings) out.warn(`${w.path}: ${w.message}`);
+    out.result({ snapshot: snapshotJson(snapshot), unreadable, warnings, durationMs: Date.now() - started }, [
       `${describeSnapshot(snapshot)} saved`,
       `  ${plural(summary.files, 'file')}, ${plural(summary.dirs, 'directory', 'directories')}, ${formatBytes(summary.bytes)} processed, ${formatBytes(summary.addedBytes)} new in ${formatDuration(Date.now() - started)}`,
       ...(unreadable.length > 0 ? [`  ${plural(unreadable.length, 'path')} could not be read and ${unreadable.length === 1 ? 'is' : 'are'} not in snapshot ${shortId(snapshot.id)} (listed above)`] : []),

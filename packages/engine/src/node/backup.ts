@@ -1,25 +1,39 @@
 /**
  * Backs up files and directories into a repository as one snapshot.
  *
- * Files unchanged since the parent snapshot (same size, mtime and mode) reuse
- * its content list without being read. Others are read in pieces, cut by the
- * keyed content-defined chunker, and each new chunk is sealed into a pack; a
- * bounded number of chunks is in flight at once, so memory stays flat whatever
- * the data size while hashing, compression and encryption run on both cores
- * (WebCrypto and zlib work on libuv's thread pool). The snapshot is written
- * last, after every pack and index file it needs is durable.
+ * Three passes. The walk (backup-walk.ts) compares every file with the parent snapshot: an
+ * unchanged one (same size, mtime and mode) keeps its content list without being read. Then the
+ * files to read are read ahead of need (read-ahead.ts) and cut by the chunker on the main thread;
+ * the chunks are MACed, and those the repository lacks go to the pack workers to be compressed,
+ * sealed and packed while each pack is written as it grows (file-chunks.ts, pack-pipeline.ts).
+ * Last,
+ * the directory trees are saved bottom-up and, once every pack and index file is durable, the
+ * snapshot. Memory stays flat whatever the data size: file pieces live in one ring of shared
+ * memory (read ahead up to a budget, read in place by the workers), pack bytes in a few
+ * segment slots per worker.
  */
+import { type KeyObject, createSecretKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
-import { CofferError, fail, fromHex, toHex } from '@coffer/core';
+import { lstat } from 'node:fs/promises';
+import { fail, toHex } from '@coffer/core';
 import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
-import { type Tree, type TreeNode, decodeTree, encodeTree } from '../repo/tree.ts';
+import { saveContentIds } from '../repo/content-list.ts';
+import { type Tree, type TreeNode, encodeTree } from '../repo/tree.ts';
+import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, loadTree, walk } from './backup-walk.ts';
 import { type ChunkStream, openChunkStream } from './chunk-stream.ts';
-import { Limiter } from './limiter.ts';
+import { PackPipeline } from './pack-pipeline.ts';
+import { FileChunks } from './file-chunks.ts';
+import { ReadAhead } from './read-ahead.ts';
+import { SharedRing } from './shared-ring.ts';
+import { changedWhileRead } from './sqlite-live.ts';
+import { SNIFF_BYTES, type SqliteLayout, detectSqlite } from '../chunker/sqlite.ts';
 
-const READ_BYTES = 4 * 1024 * 1024;
+export type { Unreadable } from './backup-walk.ts';
+
+const PIECE_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 export interface BackupProgress {
   readonly files: number;
@@ -35,28 +49,28 @@ export interface BackupOptions {
   /** Snapshot whose unchanged files are reused without reading; defaults to the latest one. */
   readonly parent?: StoredSnapshot | null;
   readonly onProgress?: (progress: BackupProgress) => void;
-  /** Chunks in flight at once. */
-  readonly concurrency?: number;
+  /** Worker threads that compress and seal (default: one per core but one, at most four). */
+  readonly workers?: number;
   readonly now?: () => Date;
-}
-
-export interface Unreadable {
-  readonly path: string;
-  readonly message: string;
 }
 
 export interface BackupReport {
   readonly snapshot: StoredSnapshot;
   readonly unreadable: Unreadable[];
+  /** Files in the snapshot that need a look: they changed while being read (a live SQLite database, sqlite-live.ts). */
+  readonly warnings: Unreadable[];
   readonly progress: BackupProgress;
 }
 
-interface Context {
-  readonly repository: Repository;
-  readonly limiter: Limiter;
-  readonly unreadable: Unreadable[];
-  readonly progress: { files: number; bytes: number; totalFiles: number; totalBytes: number; addedBytes: number };
-  dirs: number;
+interface Context extends WalkState {
+  readonly ring: SharedRing;
+  readonly pipeline: PackPipeline;
+  readonly reader: ReadAhead;
+  /** The blob-id key when the main thread MACs the chunks itself: with one worker, it is the other core. */
+  readonly idKey: KeyObject | undefined;
+  readonly warnings: Unreadable[];
+  /** Files read, to look at again once all are: did any change meanwhile (sqlite-live.ts)? */
+  readonly checks: { readonly job: FileJob; readonly layout: SqliteLayout | undefined }[];
   readonly report: () => void;
 }
 
@@ -68,166 +82,121 @@ export async function backup(repository: Repository, paths: readonly string[], o
   for (const source of sources) {
     await lstat(source).catch((cause: unknown) => fail('E_INVALID_ARGUMENT', `cannot read ${source}`, cause));
   }
-  const parent = options.parent === undefined ? await repository.latestSnapshot() : options.parent ?? undefined;
-  const progress = { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0, addedBytes: 0 };
-  for (const source of sources) await scan(source, progress);
-  const startAdded = repository.addedBytes;
-  const ctx: Context = {
-    repository,
-    limiter: new Limiter(options.concurrency ?? 8),
-    unreadable: [],
-    progress,
-    dirs: 0,
-    report: () => {
-      progress.addedBytes = repository.addedBytes - startAdded;
-      options.onProgress?.({ ...progress });
-    },
-  };
-  const parentRoot = parent ? await loadTree(repository, parent.snapshot.tree) : undefined;
-  const rootNodes: TreeNode[] = [];
-  for (const [i, source] of sources.entries()) {
-    const name = names[i] ?? '';
-    const node = await backupEntry(ctx, source, name, parentRoot?.get(name));
-    if (node) rootNodes.push(node);
-  }
-  const rootId = await saveTree(repository, { nodes: rootNodes });
-  await repository.flush();
-  ctx.report();
-  const snapshot = await repository.saveSnapshot({
-    time: (options.now?.() ?? new Date()).toISOString(),
-    host: options.host ?? hostname(),
-    paths: sources,
-    tags: [...(options.tags ?? [])],
-    tree: rootId,
-    summary: { files: progress.files, dirs: ctx.dirs, bytes: progress.bytes, addedBytes: progress.addedBytes, addedBlobs: repository.addedBlobs },
-  });
-  return { snapshot, unreadable: ctx.unreadable, progress: { ...progress } };
-}
-
-/** A quick walk for totals, so progress can show an ETA. Errors are left for the real pass to report. */
-async function scan(path: string, totals: { totalFiles: number; totalBytes: number }): Promise<void> {
-  const info = await lstat(path).catch(() => undefined);
-  if (!info) return;
-  if (info.isFile()) {
-    totals.totalFiles++;
-    totals.totalBytes += info.size;
-  } else if (info.isDirectory()) {
-    const entries = await readdir(path).catch(() => [] as string[]);
-    for (const entry of entries) await scan(`${path}/${entry}`, totals);
-  }
-}
-
-async function backupEntry(ctx: Context, path: string, name: string, previous: TreeNode | undefined): Promise<TreeNode | undefined> {
-  let info;
+  repository.forgetReads();
+  // Room for the pieces read ahead, plus a chunk that spans pieces (copied in), so both always fit.
+  const ring = new SharedRing(READ_AHEAD_BYTES + Math.max(PIECE_BYTES, repository.params.chunker.max) + PIECE_BYTES);
+  // The workers start now, while the walk runs: a thread takes a moment to boot.
+  const pipeline = new PackPipeline(repository, ring, options.workers === undefined ? {} : { workers: options.workers });
   try {
-    info = await lstat(path, { bigint: true });
+    const parent = options.parent === undefined ? await repository.latestSnapshot() : options.parent ?? undefined;
+    const startAdded = repository.addedBytes;
+    const state: WalkState = { repository, unreadable: [], jobs: [], totals: { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0 }, dirs: 0 };
+    const parentRoot = parent ? await loadTree(repository, parent.snapshot.tree) : undefined;
+    const roots: PlannedEntry[] = [];
+    for (const [i, source] of sources.entries()) {
+      const name = names[i] ?? '';
+      const planned = await walk(state, source, name, parentRoot?.get(name));
+      if (planned) roots.push(planned);
+    }
+    const progress = (): BackupProgress => ({ ...state.totals, addedBytes: repository.addedBytes - startAdded });
+    const reader = new ReadAhead(ring, state.jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
+    const idKey = pipeline.workers.size < 2 ? createSecretKey(repository.keys.blobId) : undefined;
+    const ctx: Context = { ...state, ring, pipeline, reader, idKey, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
+    try {
+      for (const [i, job] of state.jobs.entries()) await backupFile(ctx, i, job);
+    } finally {
+      await reader.close();
+    }
+    await pipeline.flush();
+    for (const { job, layout } of ctx.checks) {
+      const message = await changedWhileRead(job, layout);
+      if (message !== undefined) ctx.warnings.push({ path: job.path, message });
+    }
+    const rootNodes: TreeNode[] = [];
+    for (const planned of roots) {
+      const node = await saveEntry(repository, planned);
+      if (node) rootNodes.push(node);
+    }
+    const rootId = await saveTree(repository, { nodes: rootNodes });
+    await repository.flush();
+    ctx.report();
+    const totals = progress();
+    const snapshot = await repository.saveSnapshot({
+      time: (options.now?.() ?? new Date()).toISOString(),
+      host: options.host ?? hostname(),
+      paths: sources,
+      tags: [...(options.tags ?? [])],
+      tree: rootId,
+      summary: { files: totals.files, dirs: state.dirs, bytes: totals.bytes, addedBytes: totals.addedBytes, addedBlobs: repository.addedBlobs },
+    });
+    return { snapshot, unreadable: state.unreadable, warnings: ctx.warnings, progress: totals };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** Reads, chunks and stores one file; sets its node, or lists it as unreadable. */
+async function backupFile(ctx: Context, index: number, job: FileJob): Promise<void> {
+  const chunker: ChunkStream = await openChunkStream(ctx.repository);
+  const chunks = new FileChunks(ctx.ring, ctx.pipeline, ctx.repository, ctx.idKey);
+  let size = 0;
+  let whole = false;
+  let ids: Uint8Array;
+  try {
+    for await (const piece of ctx.reader.pieces(index)) {
+      size += piece.bytes.length;
+      ctx.totals.bytes += piece.bytes.length;
+      const release = (): void => {
+        ctx.reader.release(piece);
+      };
+      whole = piece.last && size === piece.bytes.length && isOneChunk(ctx.repository, piece.bytes);
+      await chunks.add(whole ? [piece.bytes] : chunker.push(piece.bytes), release);
+      ctx.report();
+    }
+    if (!whole) await chunks.add(chunker.finish(), () => undefined);
+    ids = await chunks.ids();
   } catch (error) {
-    ctx.unreadable.push({ path, message: describe(error) });
-    return undefined;
+    if (!isFileSystemError(error)) throw error;
+    ctx.unreadable.push({ path: job.path, message: describe(error) });
+    return;
   }
-  const mode = Number(info.mode & 0o7777n);
-  const mtime = String(info.mtimeNs);
-  try {
-    if (info.isDirectory()) {
-      const parentTree = previous?.type === 'dir' && previous.subtree ? await loadTree(ctx.repository, previous.subtree) : undefined;
-      const entries = (await readdir(path)).sort();
+  // The size is what was read: a file that changed while being read is recorded as it was read.
+  job.node = { name: job.name, type: 'file', mode: job.mode, mtime: job.mtime, size, ...(await saveContentIds(ctx.repository, ids)) };
+  // Checked once every file is read (in backup()): stat calls here would compete with the read-ahead.
+  ctx.checks.push({ job, layout: chunker.sqlite });
+  ctx.totals.files++;
+  ctx.report();
+}
+
+/**
+ * Whether a whole file, read in one piece, is one chunk — as the chunker would cut it, without
+ * its two copies (into its buffer, and out at the end). A chunk is never cut before `min` bytes,
+ * so a file shorter than that is one chunk, unless it is an SQLite file, which is cut by pages
+ * (chunker/sqlite.ts decides from the same first bytes). Most media files are such a chunk.
+ */
+function isOneChunk(repository: Repository, bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes.length < repository.params.chunker.min && typeof detectSqlite(bytes.subarray(0, SNIFF_BYTES)) === 'string';
+}
+
+/** Saves the trees of a planned entry bottom-up; returns its node (undefined for a file that proved unreadable). */
+async function saveEntry(repository: Repository, planned: PlannedEntry): Promise<TreeNode | undefined> {
+  switch (planned.kind) {
+    case 'node':
+      return planned.node;
+    case 'file':
+      return planned.job.node;
+    case 'dir': {
       const nodes: TreeNode[] = [];
-      for (const entry of entries) {
-        const node = await backupEntry(ctx, `${path}/${entry}`, entry, parentTree?.get(entry));
+      for (const entry of planned.entries) {
+        const node = await saveEntry(repository, entry);
         if (node) nodes.push(node);
       }
-      ctx.dirs++;
-      return { name, type: 'dir', mode, mtime, subtree: await saveTree(ctx.repository, { nodes }) };
+      return { name: planned.name, type: 'dir', mode: planned.mode, mtime: planned.mtime, subtree: await saveTree(repository, { nodes }) };
     }
-    if (info.isSymbolicLink()) return { name, type: 'symlink', mode, mtime, target: await readlink(path) };
-    if (info.isFile()) {
-      const size = Number(info.size);
-      if (previous?.type === 'file' && previous.size === size && previous.mtime === mtime && previous.mode === mode && previous.content && contentKnown(ctx.repository, previous.content)) {
-        ctx.progress.files++;
-        ctx.progress.bytes += size;
-        ctx.report();
-        return previous;
-      }
-      const content = await backupFile(ctx, path, size);
-      ctx.progress.files++;
-      ctx.report();
-      return { name, type: 'file', mode, mtime, size, content };
-    }
-    ctx.unreadable.push({ path, message: 'not a regular file, directory or symbolic link (skipped)' });
-    return undefined;
-  } catch (error) {
-    if (isFileSystemError(error)) {
-      ctx.unreadable.push({ path, message: describe(error) });
-      return undefined;
-    }
-    throw error;
   }
-}
-
-/** Reuse is only safe for blobs the index still has (a prune may have removed the rest). */
-function contentKnown(repository: Repository, content: readonly string[]): boolean {
-  return content.every((id) => repository.hasBlob('data', fromHex(id)));
-}
-
-async function backupFile(ctx: Context, path: string, expectedSize: number): Promise<string[]> {
-  const handle = await open(path, 'r');
-  const ids: Promise<Uint8Array>[] = [];
-  const chunker: ChunkStream = await openChunkStream(ctx.repository);
-  const submit = async (chunk: Uint8Array): Promise<void> => {
-    const release = await ctx.limiter.acquire();
-    const saved = ctx.repository.saveBlob('data', chunk).then(
-      (result) => {
-        release();
-        ctx.progress.bytes += chunk.length;
-        ctx.report();
-        return result.id;
-      },
-      (error: unknown) => {
-        release();
-        throw error;
-      },
-    );
-    // The file's list awaits every id below; this only keeps an early failure from counting as unhandled.
-    saved.catch(() => undefined);
-    ids.push(saved);
-  };
-  try {
-    let remaining = expectedSize;
-    for (;;) {
-      // A fresh buffer per read: chunks are views into it while their blobs are being saved. It is
-      // sized to what the file still holds (+1 to notice growth), so a 50 KB photo does not cost a
-      // 4 MiB allocation; allocUnsafe skips zero-filling bytes that are overwritten at once.
-      const size = Math.max(1, Math.min(READ_BYTES, remaining + 1));
-      const piece = Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(piece, 0, size, null);
-      if (bytesRead === 0) break;
-      remaining = Math.max(0, remaining - bytesRead);
-      for (const chunk of chunker.push(piece.subarray(0, bytesRead))) await submit(chunk);
-    }
-    for (const chunk of chunker.finish()) await submit(chunk);
-  } finally {
-    await handle.close();
-  }
-  return (await Promise.all(ids)).map(toHex);
 }
 
 async function saveTree(repository: Repository, tree: Tree): Promise<string> {
   const { id } = await repository.saveBlob('tree', encodeTree(tree));
   return toHex(id);
-}
-
-async function loadTree(repository: Repository, treeId: string): Promise<Map<string, TreeNode>> {
-  const tree = decodeTree(await repository.loadBlob('tree', fromHex(treeId)), `tree ${treeId}`);
-  return new Map(tree.nodes.map((node) => [node.name, node]));
-}
-
-/** Errors from the operating system (EACCES, EIO, ENOENT…) make a file unreadable; anything else stops the backup. */
-function isFileSystemError(error: unknown): boolean {
-  if (!(error instanceof Error) || error instanceof CofferError || !('code' in error)) return false;
-  return typeof error.code === 'string' && /^E[A-Z0-9]+$/.test(error.code);
-}
-
-function describe(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) return `${String(error.code)}: ${error instanceof Error ? error.message : ''}`;
-  return String(error);
 }

@@ -1,11 +1,16 @@
 /**
- * One chunker per file, with the repository's keyed boundaries. The gear table
- * is derived once per repository and shared by every file.
+ * One chunker per file. SQLite databases and write-ahead logs, recognised by their first bytes,
+ * are cut at page boundaries (chunker/sqlite.ts); every other file gets the repository's keyed
+ * content-defined boundaries. The gear table is derived once per repository and shared by every file.
  */
-import { type Chunker, type ChunkerParams, createChunker, deriveChunkerParams } from '../chunker/chunker.ts';
+import { Chunker, type ChunkerParams, GearBoundaries, deriveChunkerParams } from '../chunker/chunker.ts';
+import { SqliteAwareBoundaries, type SqliteLayout } from '../chunker/sqlite.ts';
 import type { Repository } from '../repo/repository.ts';
 
-export type ChunkStream = Pick<Chunker, 'push' | 'finish'>;
+export interface ChunkStream extends Pick<Chunker, 'push' | 'finish'> {
+  /** The file's SQLite layout once its first bytes were pushed; undefined for any other file. */
+  readonly sqlite: SqliteLayout | undefined;
+}
 
 const params = new WeakMap<Repository, Promise<ChunkerParams>>();
 
@@ -15,5 +20,20 @@ export async function openChunkStream(repository: Repository): Promise<ChunkStre
     derived = deriveChunkerParams(repository.keys.chunker, repository.params.chunker);
     params.set(repository, derived);
   }
-  return createChunker(await derived);
+  const policy = new SqliteAwareBoundaries(new GearBoundaries(await derived));
+  const chunker = new Chunker(policy);
+  let finished: SqliteLayout | undefined;
+  return {
+    push: (piece) => chunker.push(piece),
+    finish: () => {
+      // finish() resets the policy, which forgets the layout: read it first.
+      const layout = policy.layout;
+      const last = chunker.finish();
+      finished = layout;
+      return last;
+    },
+    get sqlite() {
+      return finished ?? policy.layout;
+    },
+  };
 }

@@ -7,3 +7,4 @@ export * from './lock-env.ts';
 export * from './freshness-file.ts';
 export * from './local-storage.ts';
 export type { LocalFs } from './local-fs.ts';
+export * from './sqlite-live.ts';

@@ -16,15 +16,19 @@
  * SHA-256 of the content: stateless, and valid for objects written by put.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CofferError, fail } from '@coffer/core';
 import { contentVersion, equalBytes } from '../storage/bytes.ts';
 import { assertBody, assertExpectedVersion, assertName, assertPrefix, assertRange, isValidName } from '../storage/names.ts';
 import { withClassifiedRetry, type RetryOptions } from '../storage/retry.ts';
-import type { ByteRange, Storage, StoredObject, VersionedObject } from '../storage/storage.ts';
+import type { ByteRange, StoredObject, VersionedObject } from '../storage/storage.ts';
+import type { StagedObject, StagingStorage } from '../repo/pack-upload.ts';
+import type { ReadIntoStorage } from '../repo/read-into.ts';
 import { errnoCode, fsFailure, isMissing } from './local-errors.ts';
 import { nodeFs, type LocalFs } from './local-fs.ts';
 import { acquireLock, type LockTiming } from './local-lock.ts';
+import { openStagedFile } from './staged-file.ts';
 
 export interface LocalStorageOptions {
   /** Filesystem seam for tests (default: node:fs/promises). */
@@ -37,7 +41,7 @@ export interface LocalStorageOptions {
 
 const TEMP_FILE = /^\..+\.~tmp-[0-9a-f]+$/;
 
-export class LocalStorage implements Storage {
+export class LocalStorage implements StagingStorage, ReadIntoStorage {
   readonly location: string;
   readonly #root: string;
   readonly #fs: LocalFs;
@@ -156,9 +160,64 @@ export class LocalStorage implements Storage {
     });
   }
 
+  /**
+   * A byte range read straight into `target` (repo/read-into.ts); with direct I/O when aligned,
+   * so restored packs do not pass through (and evict) the page cache.
+   */
+  async readInto(name: string, offset: number, target: Uint8Array, aligned: boolean): Promise<number> {
+    assertName(name);
+    return this.#attempt(`get ${name}`, async () => {
+      let handle;
+      let direct = aligned;
+      try {
+        handle = await this.#fs.open(this.#path(name), constants.O_RDONLY | (aligned ? constants.O_DIRECT : 0));
+      } catch (error) {
+        if (isMissing(error)) fail('E_STORAGE_NOT_FOUND', `storage object ${name} does not exist`);
+        // EINVAL: this filesystem has no direct I/O.
+        if (!aligned || errnoCode(error) !== 'EINVAL') throw error;
+        handle = await this.#fs.open(this.#path(name), 'r');
+        direct = false;
+      }
+      try {
+        let done = 0;
+        while (done < target.length) {
+          const { bytesRead } = await handle.read(target, done, target.length - done, offset + done);
+          done += bytesRead;
+          // The end of the object (a direct read must not go on from an unaligned offset).
+          if (bytesRead === 0 || (direct && done % 4096 !== 0)) break;
+        }
+        return done;
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  /** A pack written as it is built, straight to disk where it can be (staged-file.ts). */
+  async stage(directory: string): Promise<StagedObject> {
+    assertName(directory);
+    const dir = this.#path(directory);
+    await this.#attempt(`stage in ${directory}`, () => this.#ensureDir(dir));
+    return openStagedFile(
+      {
+        fs: this.#fs,
+        attempt: (what, op) => this.#attempt(what, op),
+        ensureDir: (d) => this.#ensureDir(d),
+        syncDir: (d) => this.#syncDir(d),
+        path: (name) => {
+          assertName(name);
+          return this.#path(name);
+        },
+      },
+      dir,
+      `staged object in ${directory}`,
+    );
+  }
+
   async close(): Promise<void> {
     // Every call opens and closes its own handles; nothing stays open.
   }
+
 
   #path(name: string): string {
     return join(this.#root, ...name.split('/'));

@@ -6,7 +6,8 @@
  *   blob_id = HMAC(blob-id subkey, plaintext)
  *   payload = encoding:u8 (0 = stored, 1 = zstd) ‖ bytes
  */
-import { concatBytes, fail, toHex } from '@coffer/core';
+import { concatBytes, fail } from '@coffer/core';
+import { flatHex } from './hex.ts';
 
 export type BlobType = 'data' | 'tree';
 export const BLOB_TYPE_CODES: Record<BlobType, number> = { data: 0, tree: 1 };
@@ -22,6 +23,8 @@ export const ENCODING_ZSTD = 1;
 
 /** Compression is pluggable: Node uses zlib's zstd; a runtime without one stores blobs as they are. */
 export interface Codec {
+  /** The zstd level it compresses at, for writers that compress elsewhere (Node's pack workers); absent: it never compresses. */
+  readonly level?: number;
   /** Returns a smaller encoding, or undefined when compressing does not pay. */
   compress(data: Uint8Array): Promise<Uint8Array | undefined>;
   decompress(data: Uint8Array, rawLength: number): Promise<Uint8Array>;
@@ -58,5 +61,5 @@ export async function decodePayload(codec: Codec, payload: Uint8Array, rawLength
 }
 
 export function blobKey(type: BlobType, id: Uint8Array): string {
-  return `${type}:${toHex(id)}`;
+  return `${type}:${flatHex(id)}`;
 }

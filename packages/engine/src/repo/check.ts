@@ -8,6 +8,7 @@ import { type BlobType, blobKey } from './blob.ts';
 import { packName, readPackHeader } from './pack.ts';
 import type { Repository } from './repository.ts';
 import { decodeTree } from './tree.ts';
+import { expandContentList } from './content-list.ts';
 
 export interface CheckProblem {
   /** The object concerned: a storage name or a blob description. */
@@ -63,6 +64,24 @@ export async function checkRepository(repository: Repository, options: CheckOpti
   }
   const seenTrees = new Set<string>();
   const missing = (type: BlobType, id: string): boolean => !repository.index.has(type, fromHex(id));
+  // A file's content list: every list must be indexed and open, every data blob it names indexed.
+  const seenLists = new Set<string>();
+  const walkContentList = async (rootId: string, path: string): Promise<void> => {
+    let lost: string | undefined;
+    const enter = (listId: string): boolean => {
+      if (seenLists.has(listId)) return false;
+      seenLists.add(listId);
+      if (missing('tree', listId)) lost ??= listId;
+      return lost === undefined;
+    };
+    try {
+      const ids = await expandContentList(repository, rootId, { enter });
+      if (lost !== undefined) problems.push({ object: `tree blob ${lost}`, message: `content list of ${path} is not in the index`, severity: 'error' });
+      for (const id of ids) if (missing('data', id)) problems.push({ object: `data blob ${id}`, message: `content of ${path} is not in the index`, severity: 'error' });
+    } catch (error) {
+      problems.push({ object: `content list ${rootId}`, message: `${path}: ${describe(error)}`, severity: 'error' });
+    }
+  };
   const walk = async (treeId: string, path: string): Promise<void> => {
     if (seenTrees.has(treeId)) return;
     seenTrees.add(treeId);
@@ -76,6 +95,7 @@ export async function checkRepository(repository: Repository, options: CheckOpti
         const child = `${path}/${node.name}`;
         if (node.type === 'dir' && node.subtree) await walk(node.subtree, child);
         for (const id of node.content ?? []) if (missing('data', id)) problems.push({ object: `data blob ${id}`, message: `content of ${child} is not in the index`, severity: 'error' });
+        if (node.contentList !== undefined) await walkContentList(node.contentList, child);
       }
     } catch (error) {
       problems.push({ object: `tree ${treeId}`, message: describe(error), severity: 'error' });

@@ -19,7 +19,7 @@ import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
 export const PACK_MAGIC = 'CFPK';
 export const PACK_VERSION = 1;
 export const PACK_PREAMBLE_BYTES = 4 + 1 + OBJECT_SALT_BYTES;
-const ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
+export const ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
 /** Packs stay well below 4 GiB so u32 offsets suffice; writers aim for about 16 MiB. */
 export const MAX_PACK_BYTES = 1 << 30;
 export const MAX_PACK_ENTRIES = 1 << 20;
@@ -32,8 +32,11 @@ export interface PackEntry {
   readonly rawLength: number;
 }
 
+/** Encoded once: blobAad runs for every blob sealed or opened, 47,000 times for a 190 MB database of 4 KiB pages. */
+const BLOB_AAD_PREFIX = new TextEncoder().encode(LABELS.blobAad);
+
 export function blobAad(type: BlobType, id: Uint8Array): Uint8Array {
-  return concatBytes(new TextEncoder().encode(LABELS.blobAad), Uint8Array.of(BLOB_TYPE_CODES[type]), id);
+  return concatBytes(BLOB_AAD_PREFIX, Uint8Array.of(BLOB_TYPE_CODES[type]), id);
 }
 
 function headerAad(preamble: Uint8Array): Uint8Array {
@@ -94,14 +97,47 @@ export class PackBuilder {
     const key = await this.key;
     const headerFrame = await key.seal(encodePackHeader(this.entries), headerAad(this.preamble));
     const length = new ByteWriter().u32(headerFrame.length).finish();
-    return { bytes: concatBytes(...frames, headerFrame, length), entries: this.entries };
+    frames.push(headerFrame, length);
+    return { bytes: joinBytes(frames), entries: this.entries };
   }
 }
 
+/**
+ * Concatenates without spreading the parts into arguments: a pack of small blobs (SQLite pages,
+ * WAL frame headers) has tens of thousands of frames, more than a call's argument list holds.
+ */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Writes one 45-byte entry (type ‖ id ‖ offset ‖ length ‖ raw_length) at `at`; returns the offset after it. */
+export function writePackEntry(out: Uint8Array, view: DataView, at: number, e: PackEntry): number {
+  if (e.id.length !== 32) fail('E_INVALID_ARGUMENT', 'a blob id is 32 bytes');
+  out[at] = BLOB_TYPE_CODES[e.type];
+  out.set(e.id, at + 1);
+  view.setUint32(at + 33, e.offset);
+  view.setUint32(at + 37, e.length);
+  view.setUint32(at + 41, e.rawLength);
+  return at + ENTRY_BYTES;
+}
+
+// Written into one preallocated buffer: a ByteWriter keeps a part per field and joins them with a
+// spread call, which overflows the stack for packs of many small blobs.
 export function encodePackHeader(entries: readonly PackEntry[]): Uint8Array {
-  const writer = new ByteWriter().u32(entries.length);
-  for (const e of entries) writer.u8(BLOB_TYPE_CODES[e.type]).bytes(e.id).u32(e.offset).u32(e.length).u32(e.rawLength);
-  return writer.finish();
+  const out = new Uint8Array(4 + entries.length * ENTRY_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, entries.length);
+  let at = 4;
+  for (const e of entries) at = writePackEntry(out, view, at, e);
+  return out;
 }
 
 export function decodePackHeader(bytes: Uint8Array, packSize: number, where: string): PackEntry[] {

@@ -19,6 +19,7 @@ import { packName } from './pack.ts';
 import type { Repository } from './repository.ts';
 import { sha256Hex, type StoredSnapshot } from './snapshot.ts';
 import { decodeTree } from './tree.ts';
+import { expandContentList } from './content-list.ts';
 
 export interface PruneOptions {
   /** Repack a pack when more than this fraction of its bytes is unused (restic's default is 5 %). */
@@ -45,6 +46,16 @@ export async function usedBlobs(repository: Repository, snapshots: readonly Stor
     const tree = decodeTree(await repository.loadBlob('tree', fromHex(treeId)), `tree ${treeId}`);
     for (const node of tree.nodes) {
       for (const id of node.content ?? []) used.add(blobKey('data', fromHex(id)));
+      if (node.contentList !== undefined) {
+        // A list seen before brought all its data with it: skip it and everything below.
+        const enter = (listId: string): boolean => {
+          const key = blobKey('tree', fromHex(listId));
+          if (used.has(key)) return false;
+          used.add(key);
+          return true;
+        };
+        for (const id of await expandContentList(repository, node.contentList, { enter })) used.add(blobKey('data', fromHex(id)));
+      }
       if (node.subtree) await walk(node.subtree);
     }
   };

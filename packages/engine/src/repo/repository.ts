@@ -24,9 +24,11 @@ import {
 } from '@coffer/core';
 import type { Storage } from '../storage/storage.ts';
 import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
-import { type BlobType, type Codec, blobKey, decodePayload, encodePayload, storeOnlyCodec } from './blob.ts';
-import { BlobIndex, type IndexedPack, openIndexFile, sealIndexFile } from './index-file.ts';
+import { type BlobType, type Codec, decodePayload, encodePayload, storeOnlyCodec } from './blob.ts';
+import { BlobIndex, type IndexedPack, type RawPack, type RawIndexFile, openRawIndexFile, sealIndexFile, toRawPack } from './index-file.ts';
 import { PackBuilder, type PackEntry, blobAad, describeBlob, packKey, packName } from './pack.ts';
+import { type StagedObject, openPackUpload } from './pack-upload.ts';
+import { WindowCache } from './window-cache.ts';
 import { type Snapshot, type StoredSnapshot, openSnapshot, parseSnapshotName, sealSnapshot, sha256Hex } from './snapshot.ts';
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
@@ -87,6 +89,7 @@ async function newestConfigName(storage: Storage): Promise<{ name: string; gener
 export class Repository {
   readonly storage: Storage;
   #index = new BlobIndex();
+  readonly #windows: WindowCache;
   readonly params: RepositoryParams;
   private unlocked: UnlockedRepository;
   private keysValue: RepositoryKeys;
@@ -95,9 +98,9 @@ export class Repository {
   private readonly freshness: FreshnessStore | undefined;
   private readonly uploadConcurrency: number;
   private readonly builders = new Map<BlobType, PackBuilder>();
-  private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
-  private unindexed: IndexedPack[] = [];
+  /** Packs durable in storage whose blobs no index file lists yet. */
+  private unindexed: RawPack[] = [];
   private readonly readKeys = new Map<string, Promise<Sealer>>();
   readonly bulk: BulkCrypto;
   private uploadError: Error | undefined;
@@ -106,6 +109,7 @@ export class Repository {
 
   private constructor(storage: Storage, unlocked: UnlockedRepository, keys: RepositoryKeys, options: RepositoryOptions) {
     this.storage = storage;
+    this.#windows = new WindowCache(storage);
     this.unlocked = unlocked;
     this.keysValue = keys;
     this.codec = options.codec ?? storeOnlyCodec;
@@ -174,6 +178,16 @@ export class Repository {
     return this.addedBytesValue;
   }
 
+  /** The zstd level blobs are compressed at, or undefined when this repository's codec stores them as they are. */
+  get compressionLevel(): number | undefined {
+    return this.codec.level;
+  }
+
+  /** The size a pack is finished at. */
+  get packBytes(): number {
+    return this.packSize;
+  }
+
   get addedBlobs(): number {
     return this.addedBlobsValue;
   }
@@ -217,26 +231,28 @@ export class Repository {
    * removed in between, and a backup would then reference blobs that are gone.
    */
   async reloadIndex(): Promise<void> {
-    if (this.builders.size > 0 || this.uploads.size > 0 || this.unindexed.length > 0 || this.pending.size > 0) {
+    if (this.builders.size > 0 || this.uploads.size > 0 || this.unindexed.length > 0 || this.#index.claimed > 0) {
       fail('E_INVALID_ARGUMENT', 'reloadIndex() while blobs are being written');
     }
     this.#index = new BlobIndex();
+    // A prune may have removed or rewritten packs since the windows were read.
+    this.#windows.clear();
     await this.loadIndex();
   }
 
   /** Loads every index file not superseded by another. */
   async loadIndex(): Promise<void> {
-    const files = new Map<string, Awaited<ReturnType<typeof openIndexFile>>>();
+    const files = new Map<string, RawIndexFile>();
     for await (const object of this.storage.list('index/')) {
       const bytes = await this.storage.get(object.name);
       const id = object.name.slice('index/'.length);
       if ((await sha256Hex(bytes)) !== id) fail('E_INTEGRITY', `index file ${object.name} does not match its name`);
-      files.set(id, await openIndexFile(this.keys.index, bytes, object.name));
+      files.set(id, await openRawIndexFile(this.keys.index, bytes, object.name));
     }
     const superseded = new Set([...files.values()].flatMap((file) => file.supersedes));
     for (const [id, file] of files) {
       if (superseded.has(id)) continue;
-      for (const pack of file.packs) this.#index.addPack(pack);
+      for (const pack of file.packs) this.#index.addRawPack(pack);
     }
   }
 
@@ -247,8 +263,9 @@ export class Repository {
     return ids;
   }
 
+  /** Whether the repository has the blob or is writing it. */
   hasBlob(type: BlobType, id: Uint8Array): boolean {
-    return this.#index.has(type, id) || this.pending.has(blobKey(type, id));
+    return this.#index.known(type, id);
   }
 
   async blobIdOf(plaintext: Uint8Array): Promise<Uint8Array> {
@@ -262,9 +279,7 @@ export class Repository {
   async saveBlob(type: BlobType, plaintext: Uint8Array, knownId?: Uint8Array): Promise<{ id: Uint8Array; added: boolean }> {
     this.throwUploadError();
     const id = knownId ?? (await this.blobIdOf(plaintext));
-    const key = blobKey(type, id);
-    if (this.#index.has(type, id) || this.pending.has(key)) return { id, added: false };
-    this.pending.add(key);
+    if (!this.#index.claim(type, id)) return { id, added: false };
     const payload = await encodePayload(this.codec, plaintext);
     // From here to the rotation there is no await: the pack a blob lands in is decided atomically.
     let builder = this.builders.get(type);
@@ -282,18 +297,50 @@ export class Repository {
     return { id, added: true };
   }
 
-  private async upload(builder: PackBuilder): Promise<void> {
-    const task = (async () => {
-      const { bytes, entries } = await builder.finish();
-      const id = toHex(await this.bulk.sha256(bytes));
-      await this.storage.put(packName(id), bytes);
-      this.unindexed.push({ id, salt: builder.salt.slice(), entries });
-      if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
-    })().catch((error: unknown) => {
+  /**
+   * Claims a blob for a caller that writes packs of its own (node's pack workers): true when the
+   * repository neither has the blob nor is writing it, and the caller must now store it and
+   * report its pack through packStored(). Counted as added from here on.
+   */
+  claimBlob(type: BlobType, id: Uint8Array, rawLength: number): boolean {
+    this.throwUploadError();
+    if (!this.#index.claim(type, id)) return false;
+    this.addedBytesValue += rawLength;
+    this.addedBlobsValue++;
+    return true;
+  }
+
+  /** A pack object for such a caller, written while it is being built (pack-upload.ts). */
+  openPackUpload(): Promise<StagedObject> {
+    return openPackUpload(this.storage, 'data');
+  }
+
+  /** Such a caller's pack is durable under its name: its blobs go into the next index file. */
+  packStored(pack: RawPack): void {
+    this.unindexed.push(pack);
+    if (this.unindexed.length >= PACKS_PER_INDEX) void this.track(this.writeIndex());
+  }
+
+  /** Keeps a background write in `uploads`, which flush() waits for; its failure fails the repository's next write. */
+  private track(work: Promise<void>): Promise<void> {
+    const task = work.catch((error: unknown) => {
       this.uploadError ??= error instanceof Error ? error : new Error(String(error));
     });
     this.uploads.add(task);
     void task.finally(() => this.uploads.delete(task));
+    return task;
+  }
+
+  private async upload(builder: PackBuilder): Promise<void> {
+    void this.track(
+      (async () => {
+        const { bytes, entries } = await builder.finish();
+        const id = toHex(await this.bulk.sha256(bytes));
+        await this.storage.put(packName(id), bytes);
+        this.unindexed.push(toRawPack({ id, salt: builder.salt.slice(), entries }));
+        if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+      })(),
+    );
     // Back-pressure: the caller waits for a slot, so memory stays at about (concurrency + 2) packs.
     while (this.uploads.size >= this.uploadConcurrency) await Promise.race(this.uploads);
   }
@@ -308,10 +355,8 @@ export class Repository {
     this.unindexed = [];
     const bytes = await sealIndexFile(this.keys.index, { supersedes: [], packs });
     await this.storage.put(`index/${await sha256Hex(bytes)}`, bytes);
-    for (const pack of packs) {
-      this.#index.addPack(pack);
-      for (const entry of pack.entries) this.pending.delete(blobKey(entry.type, entry.id));
-    }
+    // Their claims become locations: the blobs are now indexed.
+    for (const pack of packs) this.#index.addRawPack(pack);
   }
 
   /** Finishes open packs, waits for every upload, and writes the index for them. */
@@ -325,11 +370,22 @@ export class Repository {
     await this.writeIndex();
   }
 
+  /**
+   * Forgets the cached windows of tree packs (window-cache.ts). Objects never change, so the
+   * cache is exact within one operation; a new operation starts from what storage holds now.
+   */
+  forgetReads(): void {
+    this.#windows.clear();
+  }
+
   /** Loads and verifies one blob: the frame must authenticate and the plaintext must hash to its id. */
   async loadBlob(type: BlobType, id: Uint8Array): Promise<Uint8Array> {
     const location = this.#index.lookup(type, id);
     if (!location) fail('E_INTEGRITY', `${describeBlob(type, id)} is not in the index`);
-    const frame = await this.storage.get(packName(location.packId), { offset: location.entry.offset, length: location.entry.length }).catch((error: unknown) => {
+    const name = packName(location.packId);
+    const { offset, length } = location.entry;
+    // Tree blobs are small and stored side by side: they are read through cached windows.
+    const frame = await (type === 'tree' ? this.#windows.read(name, offset, length) : this.storage.get(name, { offset, length })).catch((error: unknown) => {
       if (error instanceof CofferError && error.code === 'E_STORAGE_NOT_FOUND') fail('E_INTEGRITY', `pack ${location.packId} is missing (needed for ${describeBlob(type, id)})`, error);
       throw error;
     });

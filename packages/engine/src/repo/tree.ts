@@ -3,8 +3,8 @@
  *
  *   { "nodes": [ node, … ] }   sorted by name, names unique
  *   node = { "name", "type": "file" | "dir" | "symlink", "mode", "mtime" (ns since epoch, decimal string),
- *            "size" and "content" (blob ids, hex) for files, "subtree" (tree blob id) for dirs,
- *            "target" for symlinks }
+ *            "size" and either "content" (blob ids, hex) or "contentList" (the root of a list of
+ *            them, content-list.ts) for files, "subtree" (tree blob id) for dirs, "target" for symlinks }
  *
  * Decoding validates everything a restore will trust: a name can never climb out
  * of its directory, whatever the tree says.
@@ -20,6 +20,8 @@ export interface TreeNode {
   readonly mtime: string;
   readonly size?: number;
   readonly content?: readonly string[];
+  /** Instead of `content`, for files with many chunks: the id of their content list's root (format.md §9.12). */
+  readonly contentList?: string;
   readonly subtree?: string;
   readonly target?: string;
 }
@@ -41,7 +43,7 @@ export function encodeTree(tree: Tree): Uint8Array {
     type: n.type,
     mode: n.mode,
     mtime: n.mtime,
-    ...(n.type === 'file' ? { size: n.size, content: n.content } : {}),
+    ...(n.type === 'file' ? { size: n.size, ...(n.contentList === undefined ? { content: n.content } : { contentList: n.contentList }) } : {}),
     ...(n.type === 'dir' ? { subtree: n.subtree } : {}),
     ...(n.type === 'symlink' ? { target: n.target } : {}),
   }));
@@ -88,7 +90,12 @@ function checkNode(value: unknown, where: string): asserts value is TreeNode {
   switch (n.type) {
     case 'file':
       if (typeof n.size !== 'number' || !Number.isSafeInteger(n.size) || n.size < 0) fail('E_FORMAT', `${where}: invalid size for ${name}`);
-      if (!Array.isArray(n.content) || !n.content.every((id) => typeof id === 'string' && HEX_ID.test(id))) fail('E_FORMAT', `${where}: invalid content for ${name}`);
+      // Exactly one of the two: inline ids, or the id of a content list.
+      if (n.contentList !== undefined) {
+        if (n.content !== undefined || typeof n.contentList !== 'string' || !HEX_ID.test(n.contentList)) fail('E_FORMAT', `${where}: invalid content list for ${name}`);
+      } else if (!Array.isArray(n.content) || !n.content.every((id) => typeof id === 'string' && HEX_ID.test(id))) {
+        fail('E_FORMAT', `${where}: invalid content for ${name}`);
+      }
       break;
     case 'dir':
       if (typeof n.subtree !== 'string' || !HEX_ID.test(n.subtree)) fail('E_FORMAT', `${where}: invalid subtree for ${name}`);

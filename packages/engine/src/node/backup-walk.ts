@@ -1,0 +1,134 @@
+/**
+ * The first pass of a backup: walk the sources, compare every file with the parent snapshot,
+ * and list the files that must be read. Knowing them all before reading any lets the reader
+ * run ahead across files (read-ahead.ts); the walk also gives the totals progress shows.
+ *
+ * A file unchanged since the parent (same size, mtime and mode, every blob still indexed) keeps
+ * its parent's node and is not read.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { CofferError, fromHex } from '@coffer/core';
+import { contentKnown } from '../repo/content-list.ts';
+import type { Repository } from '../repo/repository.ts';
+import { type TreeNode, decodeTree } from '../repo/tree.ts';
+
+/** A file to read; `node` is set once its content is stored (left unset if it proved unreadable). */
+export interface FileJob {
+  readonly path: string;
+  readonly name: string;
+  readonly mode: number;
+  readonly mtime: string;
+  readonly size: number;
+  node?: TreeNode;
+}
+
+export type PlannedEntry =
+  | { readonly kind: 'node'; readonly node: TreeNode }
+  | { readonly kind: 'file'; readonly job: FileJob }
+  | { readonly kind: 'dir'; readonly name: string; readonly mode: number; readonly mtime: string; readonly entries: readonly PlannedEntry[] };
+
+export interface Unreadable {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface WalkState {
+  readonly repository: Repository;
+  readonly unreadable: Unreadable[];
+  /** Files to read, in the order their trees list them. */
+  readonly jobs: FileJob[];
+  readonly totals: { files: number; bytes: number; totalFiles: number; totalBytes: number };
+  dirs: number;
+}
+
+/** lstat calls in flight while a directory is listed: metadata of a cold cache comes from disk. */
+const STAT_CONCURRENCY = 32;
+
+export async function walk(state: WalkState, path: string, name: string, previous: TreeNode | undefined): Promise<PlannedEntry | undefined> {
+  let info: BigIntStats;
+  try {
+    info = await lstat(path, { bigint: true });
+  } catch (error) {
+    state.unreadable.push({ path, message: describe(error) });
+    return undefined;
+  }
+  return walkEntry(state, path, name, info, previous);
+}
+
+async function walkEntry(state: WalkState, path: string, name: string, info: BigIntStats, previous: TreeNode | undefined): Promise<PlannedEntry | undefined> {
+  const mode = Number(info.mode & 0o7777n);
+  const mtime = String(info.mtimeNs);
+  try {
+    if (info.isDirectory()) {
+      const parentTree = previous?.type === 'dir' && previous.subtree ? await loadTree(state.repository, previous.subtree) : undefined;
+      const names = (await readdir(path)).sort();
+      const infos = await statAll(names.map((entry) => `${path}/${entry}`));
+      const entries: PlannedEntry[] = [];
+      for (const [i, entry] of names.entries()) {
+        const child = `${path}/${entry}`;
+        const stat = infos[i];
+        if (!stat || stat instanceof Error) {
+          state.unreadable.push({ path: child, message: describe(stat) });
+          continue;
+        }
+        const planned = await walkEntry(state, child, entry, stat, parentTree?.get(entry));
+        if (planned) entries.push(planned);
+      }
+      state.dirs++;
+      return { kind: 'dir', name, mode, mtime, entries };
+    }
+    if (info.isSymbolicLink()) return { kind: 'node', node: { name, type: 'symlink', mode, mtime, target: await readlink(path) } };
+    if (info.isFile()) {
+      const size = Number(info.size);
+      state.totals.totalFiles++;
+      state.totals.totalBytes += size;
+      if (previous?.type === 'file' && previous.size === size && previous.mtime === mtime && previous.mode === mode && (await contentKnown(state.repository, previous))) {
+        state.totals.files++;
+        state.totals.bytes += size;
+        return { kind: 'node', node: previous };
+      }
+      const job: FileJob = { path, name, mode, mtime, size };
+      state.jobs.push(job);
+      return { kind: 'file', job };
+    }
+    state.unreadable.push({ path, message: 'not a regular file, directory or symbolic link (skipped)' });
+    return undefined;
+  } catch (error) {
+    if (isFileSystemError(error)) {
+      state.unreadable.push({ path, message: describe(error) });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** lstat of every path, several at once; a failure is returned in its place. */
+async function statAll(paths: readonly string[]): Promise<(BigIntStats | Error)[]> {
+  const out: (BigIntStats | Error)[] = new Array<BigIntStats | Error>(paths.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const i = next++;
+      out[i] = await lstat(paths[i] as string, { bigint: true }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, paths.length) }, worker));
+  return out;
+}
+
+export async function loadTree(repository: Repository, treeId: string): Promise<Map<string, TreeNode>> {
+  const tree = decodeTree(await repository.loadBlob('tree', fromHex(treeId)), `tree ${treeId}`);
+  return new Map(tree.nodes.map((node) => [node.name, node]));
+}
+
+/** Errors from the operating system (EACCES, EIO, ENOENT…) make a file unreadable; anything else stops the backup. */
+export function isFileSystemError(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof CofferError || !('code' in error)) return false;
+  return typeof error.code === 'string' && /^E[A-Z0-9]+$/.test(error.code);
+}
+
+export function describe(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error) return `${String(error.code)}: ${error instanceof Error ? error.message : ''}`;
+  return String(error);
+}

@@ -1,0 +1,129 @@
+/**
+ * One file's chunks on their way to the repository. Each piece's chunks are MACed (the ids are
+ * keyed MACs, format.md §9.4) — by the pack workers when there are several, else on the main
+ * thread, which is then the other core — and claimed from the repository on the main thread, so
+ * deduplication is decided in one place; those it lacks go to a worker to be compressed and
+ * sealed. (With two workers on two cores, MACing on the main thread left both workers partly
+ * idle; with one worker, the worker is the busier thread.)
+ *
+ * Every chunk must lie in the shared ring for a worker to read it: chunks inside a piece are
+ * views of its ring region already; a chunk that spanned pieces (the chunker's own buffer) is
+ * copied into a region of its own. A piece's region is given back once nothing needs it.
+ */
+import { type KeyObject, createHmac } from 'node:crypto';
+import type { Repository } from '../repo/repository.ts';
+import type { PackPipeline } from './pack-pipeline.ts';
+import type { SharedRing } from './shared-ring.ts';
+
+const ID_BYTES = 32;
+
+function hashHere(key: KeyObject, ring: SharedRing, spans: Uint32Array): Uint8Array {
+  const ids = new Uint8Array(16 * spans.length);
+  for (let i = 0; 2 * i < spans.length; i++) {
+    const at = spans[2 * i] ?? 0;
+    ids.set(createHmac('sha256', key).update(ring.bytes.subarray(at, at + (spans[2 * i + 1] ?? 0))).digest(), ID_BYTES * i);
+  }
+  return ids;
+}
+
+export class FileChunks {
+  readonly #ring: SharedRing;
+  readonly #pipeline: PackPipeline;
+  readonly #repository: Repository;
+  /** Per piece, in order: the ids of its chunks once hashed and claimed. */
+  readonly #batches: Promise<Uint8Array>[] = [];
+
+  /** With a key, ids are MACed here on the main thread instead of by a worker. */
+  readonly #idKey: KeyObject | undefined;
+
+  constructor(ring: SharedRing, pipeline: PackPipeline, repository: Repository, idKey?: KeyObject) {
+    this.#ring = ring;
+    this.#pipeline = pipeline;
+    this.#repository = repository;
+    this.#idKey = idKey;
+  }
+
+  /** Takes the chunks of one piece; `release` gives the piece's region back, once nothing needs it. */
+  async add(chunks: readonly Uint8Array[], release: () => void): Promise<void> {
+    if (chunks.length === 0) {
+      release();
+      return;
+    }
+    const spans = new Uint32Array(2 * chunks.length);
+    const own: number[] = [];
+    let freed = false;
+    const free = (): void => {
+      if (freed) return;
+      freed = true;
+      release();
+      for (const offset of own) this.#ring.free(offset);
+    };
+    try {
+      for (const [i, chunk] of chunks.entries()) {
+        let at = chunk.byteOffset;
+        if (chunk.buffer !== this.#ring.buffer) {
+          at = await this.#ring.alloc(chunk.length);
+          own.push(at);
+          this.#ring.view(at, chunk.length).set(chunk);
+        }
+        spans[2 * i] = at;
+        spans[2 * i + 1] = chunk.length;
+      }
+    } catch (error) {
+      free();
+      throw error;
+    }
+    const hashed = this.#idKey ? Promise.resolve(hashHere(this.#idKey, this.#ring, spans)) : this.#pipeline.hash(spans);
+    const batch = hashed.then(
+      (ids) => {
+        this.#storeNew(spans, ids, free);
+        return ids;
+      },
+      (error: unknown) => {
+        free();
+        throw error;
+      },
+    );
+    // Awaited in ids(); a failure before then must not count as unhandled.
+    batch.catch(() => undefined);
+    this.#batches.push(batch);
+  }
+
+  /** The ids of every chunk, in order (32 bytes each); throws the first failure. */
+  async ids(): Promise<Uint8Array> {
+    const parts = await Promise.all(this.#batches);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const all = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      all.set(part, at);
+      at += part.length;
+    }
+    return all;
+  }
+
+  /** Claims each chunk; those the repository lacks go to be sealed, and the regions are freed after. */
+  #storeNew(spans: Uint32Array, ids: Uint8Array, free: () => void): void {
+    const newSpans: number[] = [];
+    const newIds: Uint8Array[] = [];
+    for (let i = 0; 2 * i < spans.length; i++) {
+      const id = ids.subarray(ID_BYTES * i, ID_BYTES * (i + 1));
+      if (!this.#repository.claimBlob('data', id, spans[2 * i + 1] ?? 0)) continue;
+      newSpans.push(spans[2 * i] ?? 0, spans[2 * i + 1] ?? 0);
+      newIds.push(id);
+    }
+    if (newIds.length === 0) {
+      free();
+      return;
+    }
+    const joined = new Uint8Array(ID_BYTES * newIds.length);
+    for (const [i, id] of newIds.entries()) joined.set(id, ID_BYTES * i);
+    try {
+      this.#pipeline.store('data', Uint32Array.from(newSpans), joined, free);
+    } catch (error) {
+      free();
+      throw error;
+    }
+  }
+}

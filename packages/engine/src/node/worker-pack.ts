@@ -1,0 +1,144 @@
+/**
+ * The pack a worker is filling (format.md §9.5):
+ *
+ *   pack = "CFPK" ‖ version:u8 (1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *
+ * Its bytes are hashed as they are written into segment slots of shared memory, and each full
+ * slot is announced to the main thread, which writes it to storage and frees the slot. When
+ * every slot is taken the worker waits (Atomics.wait) for the main thread to free one: the
+ * writes, not a buffer that grows, set the pace.
+ */
+import { type Hash, type KeyObject, createHash, randomFillSync } from 'node:crypto';
+import { objectKey, sealFrame } from './worker-frames.ts';
+
+const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 1);
+const SALT_BYTES = 32;
+export const ENTRY_BYTES = 45;
+
+export class SegmentSlots {
+  readonly #memory: SharedArrayBuffer;
+  readonly #slotBytes: number;
+  readonly #count: number;
+  /** [0] counts frees; [1 + i] is 1 while slot i is in use. */
+  readonly #control: Int32Array;
+
+  constructor(memory: SharedArrayBuffer, slotBytes: number, count: number, control: SharedArrayBuffer) {
+    this.#memory = memory;
+    this.#slotBytes = slotBytes;
+    this.#count = count;
+    this.#control = new Int32Array(control);
+  }
+
+  get slotBytes(): number {
+    return this.#slotBytes;
+  }
+
+  /** A free slot, marked in use; waits for the main thread to free one if none is. */
+  take(): number {
+    for (;;) {
+      const frees = Atomics.load(this.#control, 0);
+      for (let i = 0; i < this.#count; i++) if (Atomics.compareExchange(this.#control, 1 + i, 0, 1) === 0) return i;
+      Atomics.wait(this.#control, 0, frees);
+    }
+  }
+
+  view(slot: number): Uint8Array {
+    return new Uint8Array(this.#memory, slot * this.#slotBytes, this.#slotBytes);
+  }
+}
+
+export interface PackSink {
+  segment(pack: number, slot: number, length: number): void;
+  packed(pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void;
+}
+
+export class OpenPack {
+  readonly number: number;
+  readonly salt = randomFillSync(new Uint8Array(SALT_BYTES));
+  readonly key: KeyObject;
+  readonly #preamble: Uint8Array;
+  readonly #hash: Hash = createHash('sha256');
+  readonly #slots: SegmentSlots;
+  readonly #sink: PackSink;
+  #entries = new Uint8Array(ENTRY_BYTES * 256);
+  #entriesView = new DataView(this.#entries.buffer);
+  #slot: number;
+  #segment: Uint8Array;
+  #used = 0;
+  count = 0;
+  size = 0;
+
+  constructor(number: number, subkey: Uint8Array, label: string, slots: SegmentSlots, sink: PackSink) {
+    this.number = number;
+    this.key = objectKey(subkey, this.salt, label);
+    this.#slots = slots;
+    this.#sink = sink;
+    this.#slot = slots.take();
+    this.#segment = slots.view(this.#slot);
+    this.#preamble = new Uint8Array(PACK_HEAD.length + SALT_BYTES);
+    this.#preamble.set(PACK_HEAD);
+    this.#preamble.set(this.salt, PACK_HEAD.length);
+    this.append(this.#preamble);
+  }
+
+  /** Appends pack bytes. */
+  readonly append = (bytes: Uint8Array): void => {
+    for (let done = 0; done < bytes.length; ) {
+      const n = Math.min(bytes.length - done, this.#segment.length - this.#used);
+      this.#segment.set(bytes.subarray(done, done + n), this.#used);
+      this.#used += n;
+      done += n;
+      if (this.#used === this.#segment.length) this.#flush(true);
+    }
+    this.size += bytes.length;
+  };
+
+  /** Appends one blob's frame and records its entry. */
+  addBlob(type: number, ids: Uint8Array, at: number, prefix: Uint8Array | undefined, body: Uint8Array, aad: Uint8Array, rawLength: number): void {
+    const offset = this.size;
+    const length = sealFrame(this.key, prefix, body, aad, this.append);
+    if ((this.count + 1) * ENTRY_BYTES > this.#entries.length) {
+      const bigger = new Uint8Array(this.#entries.length * 2);
+      bigger.set(this.#entries);
+      this.#entries = bigger;
+      this.#entriesView = new DataView(bigger.buffer);
+    }
+    const base = this.count * ENTRY_BYTES;
+    this.#entries[base] = type;
+    this.#entries.set(ids.subarray(at, at + 32), base + 1);
+    this.#entriesView.setUint32(base + 33, offset);
+    this.#entriesView.setUint32(base + 37, length);
+    this.#entriesView.setUint32(base + 41, rawLength);
+    this.count++;
+  }
+
+  /** Seals the header (count ‖ entries) after the blobs, then its length; announces the pack. */
+  finish(headerLabel: Uint8Array): void {
+    const header = new Uint8Array(4 + this.count * ENTRY_BYTES);
+    new DataView(header.buffer).setUint32(0, this.count);
+    header.set(this.#entries.subarray(0, this.count * ENTRY_BYTES), 4);
+    const aad = new Uint8Array(headerLabel.length + this.#preamble.length);
+    aad.set(headerLabel);
+    aad.set(this.#preamble, headerLabel.length);
+    const frameLength = sealFrame(this.key, undefined, header, aad, this.append);
+    const tail = new Uint8Array(4);
+    new DataView(tail.buffer).setUint32(0, frameLength);
+    this.append(tail);
+    this.#flush(false);
+    this.#sink.packed(this.number, this.#hash.digest('hex'), this.salt, header.subarray(4));
+  }
+
+  /** Hands the filled part of the current slot to the main thread; takes a fresh slot if more will follow. */
+  #flush(more: boolean): void {
+    if (this.#used > 0) {
+      this.#hash.update(this.#segment.subarray(0, this.#used));
+      this.#sink.segment(this.number, this.#slot, this.#used);
+    } else {
+      this.#sink.segment(this.number, this.#slot, 0);
+    }
+    this.#used = 0;
+    if (!more) return;
+    this.#slot = this.#slots.take();
+    this.#segment = this.#slots.view(this.#slot);
+  }
+}
