@@ -72,6 +72,11 @@ export function storeRoutes(app: FastifyInstance, ctx: StoreContext): void {
     const now = nowMs();
     try {
       return await ctx.db.transaction(async (tx) => {
+        // PostgreSQL runs READ COMMITTED: without this lock, two swaps from one version could both
+        // read that version as current before either commits. The lock (per account and name)
+        // makes the second wait, and its reads then see the first one's outcome. SQLite's
+        // transactions are serial already.
+        if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(hashtext(?))', [`${accountId}/${name}`]);
         let previous: CatalogueEntry | undefined;
         if (replacing !== undefined) {
           previous = await liveObject(tx, accountId, name);
