@@ -10,8 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, platform } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CofferApi } from '@coffer/client';
+import type { CofferApi } from '@coffer/client';
 import { CofferError } from '@coffer/core';
+import { loadClient } from './client.ts';
 import type { Env } from './io.ts';
 
 export interface StoredLogin {
@@ -82,7 +83,8 @@ export function serverOrigin(spec: string): string {
 export const CLI_DEVICE = `coffer CLI on ${platform()}`;
 
 /** An SDK client for the server, with the stored session when there is one. */
-export function serverApi(origin: string, token?: string): CofferApi {
+export async function serverApi(origin: string, token?: string): Promise<CofferApi> {
+  const { CofferApi } = await loadClient();
   return new CofferApi({ baseUrl: origin, token, device: CLI_DEVICE, sessionKind: 'bearer' });
 }
 

@@ -3,7 +3,6 @@
  * recovery key, the rollback memory, and the locks, all released at the end
  * (or on SIGINT/SIGTERM through cleanup.ts).
  */
-import { signOut, stepUpWithRecoveryKey, vaultLogin } from '@coffer/client';
 import { CofferError, type RecoveryKey, type UnlockSecret } from '@coffer/core';
 import { Repository, RepositoryLock, type RepositoryOptions, type Storage } from '@coffer/engine';
 import { FileFreshnessStore, nodeBulkCrypto, nodeLockEnvironment, zstdCodec } from '@coffer/engine/node';
@@ -15,6 +14,7 @@ import { readRecoveryKey } from './secret.ts';
 import { stateDirectory } from './state-dir.ts';
 import { passwordGiven, readPassword } from './password.ts';
 import { readLogin, serverApi, serverOrigin } from './server-login.ts';
+import { loadClient } from './client.ts';
 import { openStorage, schemeOf } from './storage-url.ts';
 
 export interface GlobalSettings {
@@ -84,7 +84,8 @@ export class Session {
     const origin = serverOrigin(this.repositorySpec);
     const login = await readLogin(this.io.env, origin);
     if (login === undefined) throw new CofferError('E_UNAUTHENTICATED', `not signed in to ${origin}`);
-    await stepUpWithRecoveryKey(serverApi(origin, login.token), await this.recoveryKey());
+    const { stepUpWithRecoveryKey } = await loadClient();
+    await stepUpWithRecoveryKey(await serverApi(origin, login.token), await this.recoveryKey());
   }
 
   recoveryKeyGiven(): boolean {
@@ -101,7 +102,8 @@ export class Session {
     const origin = serverOrigin(this.repositorySpec);
     const username = await this.username(origin);
     if (username === undefined) throw new UsageError('unlocking with a password needs the account name: set COFFER_USERNAME, or sign in once with `coffer login --username NAME`');
-    const api = serverApi(origin);
+    const { signOut, vaultLogin } = await loadClient();
+    const api = await serverApi(origin);
     const login = await vaultLogin(api, { username, password: await readPassword(this.io, 'Password') });
     // The login opened a session only to release the share; it is not kept.
     await signOut(api).catch(() => undefined);

@@ -1,4 +1,3 @@
-import { createAccountWithRecoveryKey } from '@coffer/client';
 import { generateRecoveryKey, toHex, type RecoveryKey } from '@coffer/core';
 import { Repository } from '@coffer/engine';
 import { stringOption } from '../args.ts';
@@ -6,6 +5,7 @@ import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Env } from '../io.ts';
 import { KeyDelivery } from '../new-key.ts';
+import { loadClient } from '../client.ts';
 import { readLogin, saveLogin, serverApi, serverOrigin } from '../server-login.ts';
 import { schemeOf } from '../storage-url.ts';
 import { NEW_KEY_OPTIONS, recoveryKeyDescription } from './key-common.ts';
@@ -61,7 +61,8 @@ export const initCommand: Command = {
 };
 
 async function createServerAccount(env: Env, origin: string, recoveryKey: RecoveryKey, username: string | undefined): Promise<void> {
-  const api = serverApi(origin);
+  const { createAccountWithRecoveryKey } = await loadClient();
+  const api = await serverApi(origin);
   const created = await createAccountWithRecoveryKey(api, { recoveryKey, ...(username === undefined ? {} : { username }) });
   if (api.token === undefined) throw new Error('the server opened no bearer session');
   await saveLogin(env, origin, { token: api.token, accountId: created.accountId, username: username ?? null, method: 'recovery-key', expiresAt: created.session.expiresAt });

@@ -1,10 +1,10 @@
 import { generateRecoveryKey } from '@coffer/core';
-import { setPassword, stepUpWithRecoveryKey } from '@coffer/client';
 import { booleanOption, stringOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { KeyDelivery } from '../new-key.ts';
 import { readPassword } from '../password.ts';
+import { loadClient } from '../client.ts';
 import { requireLogin, serverApi, serverOrigin } from '../server-login.ts';
 import type { Session } from '../session.ts';
 import { schemeOf } from '../storage-url.ts';
@@ -62,7 +62,8 @@ async function addPassword(session: Session, label: string | undefined): Promise
   const text = label ?? 'Password';
   if (new TextEncoder().encode(text).length > 64) throw new UsageError('--label is at most 64 bytes', 'key add');
   const repository = await session.open();
-  const api = serverApi(origin, login.token);
+  const { setPassword, stepUpWithRecoveryKey } = await loadClient();
+  const api = await serverApi(origin, login.token);
   await stepUpWithRecoveryKey(api, await session.recoveryKey());
   const secrets = await setPassword(api, await readPassword(session.io, 'New password', true));
   const id = await repository.addKeyslot({

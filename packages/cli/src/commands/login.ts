@@ -1,8 +1,8 @@
-import { signInWithRecoveryKey, vaultLogin } from '@coffer/client';
 import { stringOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { passwordGiven, readPassword } from '../password.ts';
+import { loadClient } from '../client.ts';
 import { saveLogin, serverApi, serverOrigin } from '../server-login.ts';
 import { schemeOf } from '../storage-url.ts';
 
@@ -21,7 +21,8 @@ export const loginCommand: Command = {
   async run(session, args) {
     if (schemeOf(session.repositorySpec) !== 'coffer') throw new UsageError('login is for Coffer server repositories: -r coffer:https://host', 'login');
     const origin = serverOrigin(session.repositorySpec);
-    const api = serverApi(origin);
+    const { signInWithRecoveryKey, vaultLogin } = await loadClient();
+    const api = await serverApi(origin);
     const username = stringOption(args, 'username') ?? (session.io.env.COFFER_USERNAME || undefined);
     let method: 'password' | 'recovery-key';
     let accountId: string;

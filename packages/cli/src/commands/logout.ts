@@ -1,7 +1,7 @@
-import { signOut } from '@coffer/client';
 import { CofferError } from '@coffer/core';
 import type { Command } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
+import { loadClient } from '../client.ts';
 import { forgetLogin, readLogin, serverApi, serverOrigin } from '../server-login.ts';
 import { schemeOf } from '../storage-url.ts';
 
@@ -20,7 +20,8 @@ export const logoutCommand: Command = {
     let revoked = false;
     if (login !== undefined) {
       try {
-        await signOut(serverApi(origin, login.token));
+        const { signOut } = await loadClient();
+        await signOut(await serverApi(origin, login.token));
         revoked = true;
       } catch (error) {
         // An expired or already revoked session is as good as revoked; anything else is worth a warning.

@@ -35,15 +35,39 @@ export interface Unreadable {
 
 export interface WalkState {
   readonly repository: Repository;
+  /** In no particular order (entries are walked several at once). */
   readonly unreadable: Unreadable[];
-  /** Files to read, in the order their trees list them. */
-  readonly jobs: FileJob[];
   readonly totals: { files: number; bytes: number; totalFiles: number; totalBytes: number };
   dirs: number;
 }
 
 /** lstat calls in flight while a directory is listed: metadata of a cold cache comes from disk. */
 const STAT_CONCURRENCY = 32;
+/** Entries of one directory walked at once (each may be a directory with a listing to read). */
+const ENTRY_CONCURRENCY = 8;
+
+/** `fn` over `items` with at most `limit` calls pending; results in the order of `items`. */
+async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The files to read, in the order the plan lists them (the order the reader reads them in). */
+export function jobsOf(entries: readonly PlannedEntry[], into: FileJob[] = []): FileJob[] {
+  for (const entry of entries) {
+    if (entry.kind === 'file') into.push(entry.job);
+    else if (entry.kind === 'dir') jobsOf(entry.entries, into);
+  }
+  return into;
+}
 
 export async function walk(state: WalkState, path: string, name: string, previous: TreeNode | undefined): Promise<PlannedEntry | undefined> {
   let info: BigIntStats;
@@ -64,19 +88,19 @@ async function walkEntry(state: WalkState, path: string, name: string, info: Big
       const parentTree = previous?.type === 'dir' && previous.subtree ? await loadTree(state.repository, previous.subtree) : undefined;
       const names = (await readdir(path)).sort();
       const infos = await statAll(names.map((entry) => `${path}/${entry}`));
-      const entries: PlannedEntry[] = [];
-      for (const [i, entry] of names.entries()) {
+      // Entries (subdirectories too) are walked several at once: with a cold cache every
+      // directory listing is a disk read. The plan keeps their order.
+      const planned = await mapInOrder(names, ENTRY_CONCURRENCY, async (entry, i) => {
         const child = `${path}/${entry}`;
         const stat = infos[i];
         if (!stat || stat instanceof Error) {
           state.unreadable.push({ path: child, message: describe(stat) });
-          continue;
+          return undefined;
         }
-        const planned = await walkEntry(state, child, entry, stat, parentTree?.get(entry));
-        if (planned) entries.push(planned);
-      }
+        return walkEntry(state, child, entry, stat, parentTree?.get(entry));
+      });
       state.dirs++;
-      return { kind: 'dir', name, mode, mtime, entries };
+      return { kind: 'dir', name, mode, mtime, entries: planned.filter((p) => p !== undefined) };
     }
     if (info.isSymbolicLink()) return { kind: 'node', node: { name, type: 'symlink', mode, mtime, target: await readlink(path) } };
     if (info.isFile()) {
@@ -88,9 +112,7 @@ async function walkEntry(state: WalkState, path: string, name: string, info: Big
         state.totals.bytes += size;
         return { kind: 'node', node: previous };
       }
-      const job: FileJob = { path, name, mode, mtime, size };
-      state.jobs.push(job);
-      return { kind: 'file', job };
+      return { kind: 'file', job: { path, name, mode, mtime, size } };
     }
     state.unreadable.push({ path, message: 'not a regular file, directory or symbolic link (skipped)' });
     return undefined;

@@ -21,7 +21,7 @@ import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
 import { saveContentIds } from '../repo/content-list.ts';
 import { type Tree, type TreeNode, encodeTree } from '../repo/tree.ts';
-import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, loadTree, walk } from './backup-walk.ts';
+import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, jobsOf, loadTree, walk } from './backup-walk.ts';
 import { type ChunkStream, openChunkStream } from './chunk-stream.ts';
 import { PackPipeline } from './pack-pipeline.ts';
 import { FileChunks } from './file-chunks.ts';
@@ -90,7 +90,7 @@ export async function backup(repository: Repository, paths: readonly string[], o
   try {
     const parent = options.parent === undefined ? await repository.latestSnapshot() : options.parent ?? undefined;
     const startAdded = repository.addedBytes;
-    const state: WalkState = { repository, unreadable: [], jobs: [], totals: { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0 }, dirs: 0 };
+    const state: WalkState = { repository, unreadable: [], totals: { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0 }, dirs: 0 };
     const parentRoot = parent ? await loadTree(repository, parent.snapshot.tree) : undefined;
     const roots: PlannedEntry[] = [];
     for (const [i, source] of sources.entries()) {
@@ -99,11 +99,13 @@ export async function backup(repository: Repository, paths: readonly string[], o
       if (planned) roots.push(planned);
     }
     const progress = (): BackupProgress => ({ ...state.totals, addedBytes: repository.addedBytes - startAdded });
-    const reader = new ReadAhead(ring, state.jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
+    state.unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const jobs = jobsOf(roots);
+    const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
     const idKey = pipeline.workers.size < 2 ? createSecretKey(repository.keys.blobId) : undefined;
     const ctx: Context = { ...state, ring, pipeline, reader, idKey, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
     try {
-      for (const [i, job] of state.jobs.entries()) await backupFile(ctx, i, job);
+      for (const [i, job] of jobs.entries()) await backupFile(ctx, i, job);
     } finally {
       await reader.close();
     }

@@ -16,6 +16,8 @@ import type { PackPipeline } from './pack-pipeline.ts';
 import type { SharedRing } from './shared-ring.ts';
 
 const ID_BYTES = 32;
+/** Below this much work queued at the workers, a piece is MACed by a worker even when the main thread could. */
+const HASH_HANDOFF_BYTES = 4 * 1024 * 1024;
 
 function hashHere(key: KeyObject, ring: SharedRing, spans: Uint32Array): Uint8Array {
   const ids = new Uint8Array(16 * spans.length);
@@ -73,7 +75,11 @@ export class FileChunks {
       free();
       throw error;
     }
-    const hashed = this.#idKey ? Promise.resolve(hashHere(this.#idKey, this.#ring, spans)) : this.#pipeline.hash(spans);
+    // With one worker, the main thread MACs what the worker has no time for: while the worker
+    // compresses (a first backup) that is everything; while it idles (a next-day run that
+    // finds most pages known) the two take turns.
+    const key = this.#pipeline.workers.pendingBytes >= HASH_HANDOFF_BYTES ? this.#idKey : undefined;
+    const hashed = key ? Promise.resolve(hashHere(key, this.#ring, spans)) : this.#pipeline.hash(spans);
     const batch = hashed.then(
       (ids) => {
         this.#storeNew(spans, ids, free);

@@ -12,29 +12,21 @@
  */
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { type FromPackWorker, type HashRequest, OPEN_BLOB_BYTES, type OpenFailure, type OpenRequest, type PackWorkerInit, type StoreRequest, type ToPackWorker } from './pack-protocol.ts';
+import { type FromPackWorker, type HashRequest, OPEN_BLOB_BYTES, type OpenFailure, type OpenRequest, type PackWorkerInit, type ToPackWorker } from './pack-protocol.ts';
 import { BlobAad, FrameError, objectKey, openFrame } from './worker-frames.ts';
-import { OpenPack, SegmentSlots } from './worker-pack.ts';
+import { Packer } from './packer.ts';
+import { SegmentSlots } from './worker-pack.ts';
 import { madeGarbage } from './worker-gc.ts';
 import { ZstdDecodeError, ZstdDecoder } from './zstd-decoder.ts';
-import { ZstdEncoder } from './zstd-encoder.ts';
-
-/** Large blobs are compressed only if their first 64 KiB shrink: media never does. */
-const PROBE_BYTES = 64 * 1024;
 
 interface State {
   readonly settings: PackWorkerInit;
   readonly ring: Uint8Array;
-  readonly slots: SegmentSlots;
+  readonly packer: Packer;
   readonly blobAad: BlobAad;
-  readonly headerLabel: Uint8Array;
   readonly idKey: KeyObject;
-  /** Small blobs (pages, probes) get a context with tables sized for 64 KiB. */
-  readonly small: ZstdEncoder | undefined;
-  readonly large: ZstdEncoder | undefined;
   readonly decoder: ZstdDecoder;
-  pack: OpenPack | undefined;
-  packs: number;
+  readonly scratch: Scratch;
 }
 
 let state: State | undefined;
@@ -44,42 +36,24 @@ function post(message: FromPackWorker): void {
 }
 
 function start(settings: PackWorkerInit): State {
+  const ring = new Uint8Array(settings.ring);
   return {
     settings,
-    ring: new Uint8Array(settings.ring),
-    slots: new SegmentSlots(settings.segments, settings.segmentBytes, settings.segmentCount, settings.control),
+    ring,
+    packer: new Packer(settings, ring, new SegmentSlots(settings.segments, settings.segmentBytes, settings.segmentCount, settings.control), sink),
     blobAad: new BlobAad(settings.labels.blobAad),
-    headerLabel: new TextEncoder().encode(settings.labels.headerAad),
     idKey: createSecretKey(settings.idKey),
-    small: settings.level === null ? undefined : new ZstdEncoder(settings.level, 16),
-    large: settings.level === null ? undefined : new ZstdEncoder(settings.level),
     decoder: new ZstdDecoder(),
-    pack: undefined,
-    packs: 0,
+    scratch: new Scratch(),
   };
 }
-
-function pays(original: number, compressed: number): boolean {
-  return compressed < original - (original >> 4);
-}
-
-/** zstd when it shrinks the blob by at least 1/16, else undefined (stored as it is). A view: use it before the next call. */
-function compress(s: State, data: Uint8Array): Uint8Array | undefined {
-  if (!s.small || !s.large) return undefined;
-  if (data.length > 2 * PROBE_BYTES && !pays(PROBE_BYTES, s.small.encode(data.subarray(0, PROBE_BYTES)).length)) return undefined;
-  const out = data.length <= PROBE_BYTES ? s.small.encode(data) : s.large.encode(data);
-  return pays(data.length, out.length) ? out : undefined;
-}
-
-const STORED = Uint8Array.of(0);
-const ZSTD = Uint8Array.of(1);
 
 const sink = {
   segment(pack: number, slot: number, length: number): void {
     post({ op: 'segment', pack, slot, length });
   },
-  packed(pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void {
-    post({ op: 'packed', pack, id, salt, entries });
+  packed(pack: number, salt: Uint8Array, entries: Uint8Array): void {
+    post({ op: 'packed', pack, salt, entries });
   },
 };
 
@@ -97,24 +71,6 @@ function hash(s: State, request: HashRequest): Uint8Array {
   return ids;
 }
 
-function store(s: State, request: StoreRequest): void {
-  const { spans, ids, type } = request;
-  for (let i = 0; 2 * i < spans.length; i++) {
-    const data = s.ring.subarray(spans[2 * i], (spans[2 * i] ?? 0) + (spans[2 * i + 1] ?? 0));
-    s.pack ??= new OpenPack(s.packs++, s.settings.subkey, s.settings.labels.pack, s.slots, sink);
-    const compressed = compress(s, data);
-    s.pack.addBlob(type, ids, 32 * i, compressed ? ZSTD : STORED, compressed ?? data, s.blobAad.for(type, ids, 32 * i), data.length);
-    // Sealing makes about as much garbage (cipher outputs) as it seals.
-    madeGarbage(data.length + HMAC_GARBAGE_BYTES);
-    if (s.pack.size >= s.settings.packBytes || s.pack.count >= s.settings.maxEntries) finishPack(s);
-  }
-}
-
-function finishPack(s: State): void {
-  s.pack?.finish(s.headerLabel);
-  s.pack = undefined;
-}
-
 /** A restore reads packs one after another; a few recent keys are all it needs. */
 const readKeys = new Map<string, KeyObject>();
 
@@ -129,29 +85,61 @@ function readKey(s: State, salt: Uint8Array): KeyObject {
   return key;
 }
 
-/** Opens one blob into `out`: authenticated, decoded, of the indexed length, and MACing to its id. */
+/**
+ * Opens one blob into `out`: authenticated, decoded, of the indexed length, and MACing to its id.
+ * A stored payload is decrypted straight into `out`; a compressed one into a scratch buffer that
+ * zstd then decodes into `out`. On any failure `out` is cleared: unverified plaintext never stays
+ * where the main thread writes files from.
+ */
 function openBlob(s: State, key: KeyObject, frame: Uint8Array, type: number, blobs: Uint8Array, at: number, out: Uint8Array): void {
-  const payload = openFrame(key, frame, s.blobAad.for(type, blobs, at));
-  const body = payload.subarray(1);
-  if (payload[0] === 0) {
-    if (body.length !== out.length) throw new FrameError('E_FORMAT', `is ${String(body.length)} bytes, the index says ${String(out.length)}`);
-    out.set(body);
-  } else if (payload[0] === 1) {
-    try {
-      // Straight into the plaintext's place in shared memory.
-      s.decoder.decodeInto(body, out);
-    } catch (error) {
-      out.fill(0);
-      throw new FrameError('E_FORMAT', error instanceof ZstdDecodeError ? error.message : 'does not decompress');
+  // The payload's encoding byte, then the bytes after it as they come (an object: a closure fills it).
+  const got = { encoding: -1, filled: 0, overflow: false };
+  const take = (part: Uint8Array): void => {
+    let bytes = part;
+    if (got.encoding < 0 && bytes.length > 0) {
+      got.encoding = bytes[0] as number;
+      bytes = bytes.subarray(1);
     }
-  } else {
-    throw new FrameError('E_FORMAT', `has unknown encoding ${String(payload[0])}`);
-  }
-  const mac = createHmac('sha256', s.idKey).update(out).digest();
-  if (!mac.equals(blobs.subarray(at, at + 32))) {
-    // Unverified plaintext must not stay where the main thread would write it from.
+    const target = got.encoding === 0 ? out : s.scratch.room(got.filled + bytes.length);
+    if (got.filled + bytes.length > target.length) got.overflow = true;
+    else target.set(bytes, got.filled);
+    got.filled += bytes.length;
+  };
+  try {
+    openFrame(key, frame, s.blobAad.for(type, blobs, at), take);
+    const { encoding, filled, overflow } = got;
+    if (encoding === 0) {
+      if (overflow || filled !== out.length) throw new FrameError('E_FORMAT', `is ${String(filled)} bytes, the index says ${String(out.length)}`);
+    } else if (encoding === 1) {
+      try {
+        // Straight into the plaintext's place in shared memory.
+        s.decoder.decodeInto(s.scratch.room(filled).subarray(0, filled), out);
+      } catch (error) {
+        throw new FrameError('E_FORMAT', error instanceof ZstdDecodeError ? error.message : 'does not decompress');
+      }
+    } else {
+      throw new FrameError('E_FORMAT', `has unknown encoding ${String(encoding)}`);
+    }
+    const mac = createHmac('sha256', s.idKey).update(out).digest();
+    if (!mac.equals(blobs.subarray(at, at + 32))) throw new FrameError('E_INTEGRITY', 'does not hash to its id');
+  } catch (error) {
     out.fill(0);
-    throw new FrameError('E_INTEGRITY', 'does not hash to its id');
+    throw error;
+  }
+}
+
+/** A buffer that grows to the largest compressed payload opened, kept for the next. */
+class Scratch {
+  #bytes = new Uint8Array(64 * 1024);
+
+  /** The buffer, with room for at least `size` bytes (what it held is kept). */
+  room(size: number): Uint8Array {
+    if (size > this.#bytes.length) {
+      const bigger = new Uint8Array(Math.max(size, 2 * this.#bytes.length));
+      bigger.set(this.#bytes);
+      this.#bytes = bigger;
+    }
+    return this.#bytes;
   }
 }
 
@@ -186,11 +174,11 @@ function handle(message: ToPackWorker): void {
       post({ op: 'hashed', seq: message.seq, ids: hash(state, message) });
       return;
     case 'store':
-      store(state, message);
+      state.packer.store(message.type, message.spans, message.ids);
       post({ op: 'stored', seq: message.seq });
       return;
     case 'flush':
-      finishPack(state);
+      state.packer.flush();
       post({ op: 'flushed', seq: message.seq });
       return;
     case 'open':

@@ -1,5 +1,5 @@
 /**
- * The pack workers (pack-worker.ts), one per core, seen from the main thread: requests go to the
+ * The pack workers (pack-worker.ts) seen from the main thread: requests go to the
  * least-loaded worker and come back as promises; pack segments and finished packs go to the
  * handler the owner sets. Each worker gets its own shared memory for pack segments, which the
  * main thread frees slot by slot once written. Workers are unref'd while idle, so they never
@@ -20,12 +20,14 @@ export const SEGMENT_BYTES = 1024 * 1024;
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism() - 1, 4));
 }
-const SEGMENTS_PER_WORKER = Number(process.env.TUNE_SEGS ?? 4);
+
+/** Segment slots per worker: the writes of a pack's segments run at once, up to this many. */
+const SEGMENTS_PER_WORKER = 8;
 
 export interface PackEvents {
   /** Bytes of a pack: `bytes` is a view of shared memory, valid until freeSegment(worker, slot). */
   segment(worker: number, pack: number, slot: number, bytes: Uint8Array): void;
-  packed(worker: number, pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void;
+  packed(worker: number, pack: number, salt: Uint8Array, entries: Uint8Array): void;
 }
 
 export type WorkerSettings = Omit<PackWorkerInit, 'op' | 'segments' | 'segmentBytes' | 'segmentCount' | 'control'>;
@@ -75,6 +77,11 @@ export class PackWorkers {
 
   get size(): number {
     return this.#workers.length;
+  }
+
+  /** Bytes of requests the workers have not answered yet (about what they have to do). */
+  get pendingBytes(): number {
+    return this.#load.reduce((sum, load) => sum + load, 0);
   }
 
   /** Where segments and finished packs go; set before the first store request. */
@@ -148,7 +155,7 @@ export class PackWorkers {
         return;
       }
       case 'packed':
-        this.#events?.packed(worker, message.pack, message.id, message.salt, message.entries);
+        this.#events?.packed(worker, message.pack, message.salt, message.entries);
         return;
       default:
         break;

@@ -16,8 +16,12 @@ import type { RestoreFiles } from './restore-files.ts';
 import type { PackRange, PlannedBlobs } from './restore-plan.ts';
 import { ALIGN, type SharedRing, alignUp } from './shared-ring.ts';
 
-/** Ranges being read, opened or written at once. */
-const IN_FLIGHT = 4;
+/**
+ * Ranges being read, opened or written at once. With 2 MiB ranges (frames and plaintexts about
+ * 5 MiB of ring each) six fit the ring: measured, 4 MiB ranges left only two in flight and the
+ * read of one waiting for the writes of another.
+ */
+const IN_FLIGHT = 6;
 
 export interface DataContext {
   readonly repository: Repository;

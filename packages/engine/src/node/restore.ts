@@ -24,7 +24,7 @@ import { ReadPlanner } from './restore-plan.ts';
 import { SharedRing } from './shared-ring.ts';
 
 /** Bytes of a pack read at once, at most (a larger blob is read alone). */
-const RANGE_BYTES = 4 * 1024 * 1024;
+const RANGE_BYTES = 2 * 1024 * 1024;
 /** Room for the ranges in flight (restore-data.ts): each needs its frames and their plaintexts. */
 const RING_BYTES = 24 * 1024 * 1024;
 

@@ -86,8 +86,12 @@ export class FrameError extends Error {
   }
 }
 
-/** The payload of an authenticated frame; E_INTEGRITY if it does not authenticate. */
-export function openFrame(key: KeyObject, frame: Uint8Array, aad: Uint8Array): Buffer {
+/**
+ * Decrypts a frame, handing its payload to `out` in pieces (as sealFrame takes it: small buffers
+ * malloc reuses, not one the size of the blob), then checks its tag: E_INTEGRITY if it does not
+ * authenticate — the caller must then discard every piece it was given.
+ */
+export function openFrame(key: KeyObject, frame: Uint8Array, aad: Uint8Array, out: (bytes: Uint8Array) => void): void {
   // An empty frame is one the pack's bytes ended before (restore-data.ts).
   if (frame.length === 0) throw new FrameError('E_INTEGRITY', 'is truncated');
   if (frame.length < FRAME_OVERHEAD || frame[0] !== FRAME_VERSION) throw new FrameError('E_INTEGRITY', 'is damaged (not a version-1 frame)');
@@ -95,13 +99,11 @@ export function openFrame(key: KeyObject, frame: Uint8Array, aad: Uint8Array): B
   decipher.setAAD(VERSION);
   decipher.setAAD(aad);
   decipher.setAuthTag(frame.subarray(frame.length - TAG_BYTES));
-  const payload = decipher.update(frame.subarray(1 + NONCE_BYTES, frame.length - TAG_BYTES));
+  const end = frame.length - TAG_BYTES;
+  for (let at = 1 + NONCE_BYTES; at < end; at += SLICE_BYTES) out(decipher.update(frame.subarray(at, Math.min(at + SLICE_BYTES, end))));
   try {
     decipher.final();
   } catch {
-    // The plaintext of a frame that does not authenticate is never used.
-    payload.fill(0);
     throw new FrameError('E_INTEGRITY', 'is damaged (E_AUTH_FAILED)');
   }
-  return payload;
 }

@@ -3,19 +3,28 @@
  *
  *   pack = "CFPK" ‖ version:u8 (1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
  *
- * Its bytes are hashed as they are written into segment slots of shared memory, and each full
- * slot is announced to the main thread, which writes it to storage and frees the slot. When
+ * Its bytes are written into segment slots of shared memory, and each full slot is announced to
+ * the main thread, which hashes it (the pack's name is its SHA-256), writes it to storage and
+ * frees the slot. (Hashing here made the worker the busier thread by far.) When
  * every slot is taken the worker waits (Atomics.wait) for the main thread to free one: the
  * writes, not a buffer that grows, set the pace.
  */
-import { type Hash, type KeyObject, createHash, randomFillSync } from 'node:crypto';
+import { type KeyObject, randomFillSync } from 'node:crypto';
 import { objectKey, sealFrame } from './worker-frames.ts';
 
 const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 1);
 const SALT_BYTES = 32;
 export const ENTRY_BYTES = 45;
 
-export class SegmentSlots {
+/** Where a pack's bytes are written before they go out: numbered slots of equal size. */
+export interface Slots {
+  /** A free slot, now in use; may wait for one. */
+  take(): number;
+  view(slot: number): Uint8Array;
+}
+
+/** A worker's slots in shared memory, freed by the main thread once written. */
+export class SegmentSlots implements Slots {
   readonly #memory: SharedArrayBuffer;
   readonly #slotBytes: number;
   readonly #count: number;
@@ -49,7 +58,7 @@ export class SegmentSlots {
 
 export interface PackSink {
   segment(pack: number, slot: number, length: number): void;
-  packed(pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void;
+  packed(pack: number, salt: Uint8Array, entries: Uint8Array): void;
 }
 
 export class OpenPack {
@@ -57,8 +66,7 @@ export class OpenPack {
   readonly salt = randomFillSync(new Uint8Array(SALT_BYTES));
   readonly key: KeyObject;
   readonly #preamble: Uint8Array;
-  readonly #hash: Hash = createHash('sha256');
-  readonly #slots: SegmentSlots;
+  readonly #slots: Slots;
   readonly #sink: PackSink;
   #entries = new Uint8Array(ENTRY_BYTES * 256);
   #entriesView = new DataView(this.#entries.buffer);
@@ -68,7 +76,7 @@ export class OpenPack {
   count = 0;
   size = 0;
 
-  constructor(number: number, subkey: Uint8Array, label: string, slots: SegmentSlots, sink: PackSink) {
+  constructor(number: number, subkey: Uint8Array, label: string, slots: Slots, sink: PackSink) {
     this.number = number;
     this.key = objectKey(subkey, this.salt, label);
     this.#slots = slots;
@@ -125,13 +133,12 @@ export class OpenPack {
     new DataView(tail.buffer).setUint32(0, frameLength);
     this.append(tail);
     this.#flush(false);
-    this.#sink.packed(this.number, this.#hash.digest('hex'), this.salt, header.subarray(4));
+    this.#sink.packed(this.number, this.salt, header.subarray(4));
   }
 
   /** Hands the filled part of the current slot to the main thread; takes a fresh slot if more will follow. */
   #flush(more: boolean): void {
     if (this.#used > 0) {
-      this.#hash.update(this.#segment.subarray(0, this.#used));
       this.#sink.segment(this.number, this.#slot, this.#used);
     } else {
       this.#sink.segment(this.number, this.#slot, 0);

@@ -67,16 +67,20 @@ export class ZstdDecoder {
 
   readonly #spare = new Uint8Array(1);
 
-  /** A method, not the field: the stream's error handler sets it during writeSync. */
+  /**
+   * Whether the last write failed. zlib destroys the stream at once (its handle is then closed:
+   * writing to it again would abort the process) but emits 'error' only on the next tick.
+   */
   #failed(): boolean {
-    return this.#error !== undefined;
+    return this.#error !== undefined || this.#stream?.destroyed !== false;
   }
 
   #open(): zlib.ZstdDecompress & StreamInternals {
     if (!this.#stream) {
       const stream = zlib.createZstdDecompress() as zlib.ZstdDecompress & StreamInternals;
       stream.on('error', (error: Error) => {
-        this.#error = error;
+        // Emitted a tick late: a stream already replaced must not fail its successor.
+        if (this.#stream === stream) this.#error = error;
       });
       this.#stream = stream;
     }

@@ -44,8 +44,10 @@ export class ZstdEncoder {
     for (;;) {
       const room = this.#out.length - outOff;
       handle.writeSync(zlib.constants.ZSTD_e_end, input, inOff, inLen, this.#out, outOff, room);
-      if (this.#error) {
-        const error = this.#error;
+      // zlib destroys the stream at once on an error (its handle closed: never write to it
+      // again) and emits 'error' on the next tick.
+      if (this.#error || stream.destroyed) {
+        const error = this.#error ?? new Error('zstd compression failed');
         this.#reset();
         throw error;
       }
@@ -66,7 +68,8 @@ export class ZstdEncoder {
     if (!this.#stream) {
       const stream = zlib.createZstdCompress({ params: this.#params }) as zlib.ZstdCompress & StreamInternals;
       stream.on('error', (error: Error) => {
-        this.#error = error;
+        // Emitted a tick late: a stream already replaced must not fail its successor.
+        if (this.#stream === stream) this.#error = error;
       });
       this.#stream = stream;
     }

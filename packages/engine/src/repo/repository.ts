@@ -34,6 +34,8 @@ import { type Snapshot, type StoredSnapshot, openSnapshot, parseSnapshotName, se
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 /** Write an index file after this many packs, so an interrupted backup loses little. */
 const PACKS_PER_INDEX = 8;
+/** Index files read at once when the index is loaded. */
+const INDEX_LOADS_IN_FLIGHT = 8;
 const CONFIG_PREFIX = 'config/';
 
 export interface ChunkerSizes {
@@ -217,6 +219,15 @@ export class Repository {
       configGeneration: this.unlocked.config.generation,
       configMac: toHex(this.unlocked.mac),
     };
+    // Unchanged state is not written again: each save is an fsync'ed file (freshness-file.ts).
+    if (
+      previous?.snapshotSeq === state.snapshotSeq &&
+      previous.snapshotId === state.snapshotId &&
+      previous.configGeneration === state.configGeneration &&
+      previous.configMac === state.configMac
+    ) {
+      return;
+    }
     await this.freshness.save(this.id, state);
   }
 
@@ -234,21 +245,38 @@ export class Repository {
     if (this.builders.size > 0 || this.uploads.size > 0 || this.unindexed.length > 0 || this.#index.claimed > 0) {
       fail('E_INVALID_ARGUMENT', 'reloadIndex() while blobs are being written');
     }
-    this.#index = new BlobIndex();
     // A prune may have removed or rewritten packs since the windows were read.
     this.#windows.clear();
+    // Index files never change and are named by their hash: the same names, the same index.
+    // (Any other writer — a backup adding files, a prune superseding them — changes the names.)
+    const names = await this.indexFileIds();
+    if (this.#indexFiles && names.length === this.#indexFiles.size && names.every((name) => this.#indexFiles?.has(name))) return;
+    this.#index = new BlobIndex();
     await this.loadIndex();
   }
 
+  /** The index files the in-memory index holds (by id), or undefined before the first load. */
+  #indexFiles: Set<string> | undefined;
+
   /** Loads every index file not superseded by another. */
   async loadIndex(): Promise<void> {
-    const files = new Map<string, RawIndexFile>();
-    for await (const object of this.storage.list('index/')) {
-      const bytes = await this.storage.get(object.name);
-      const id = object.name.slice('index/'.length);
-      if ((await sha256Hex(bytes)) !== id) fail('E_INTEGRITY', `index file ${object.name} does not match its name`);
-      files.set(id, await openRawIndexFile(this.keys.index, bytes, object.name));
-    }
+    const names: string[] = [];
+    for await (const object of this.storage.list('index/')) names.push(object.name);
+    // Read and opened several at once (each is a storage round trip), kept in listing order.
+    const opened = new Array<RawIndexFile>(names.length);
+    let next = 0;
+    const load = async (): Promise<void> => {
+      while (next < names.length) {
+        const i = next++;
+        const name = names[i] as string;
+        const bytes = await this.storage.get(name);
+        if ((await sha256Hex(bytes)) !== name.slice('index/'.length)) fail('E_INTEGRITY', `index file ${name} does not match its name`);
+        opened[i] = await openRawIndexFile(this.keys.index, bytes, name);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INDEX_LOADS_IN_FLIGHT, names.length) }, load));
+    const files = new Map<string, RawIndexFile>(names.map((name, i) => [name.slice('index/'.length), opened[i] as RawIndexFile]));
+    this.#indexFiles = new Set(files.keys());
     const superseded = new Set([...files.values()].flatMap((file) => file.supersedes));
     for (const [id, file] of files) {
       if (superseded.has(id)) continue;
@@ -354,7 +382,9 @@ export class Repository {
     const packs = this.unindexed;
     this.unindexed = [];
     const bytes = await sealIndexFile(this.keys.index, { supersedes: [], packs });
-    await this.storage.put(`index/${await sha256Hex(bytes)}`, bytes);
+    const id = await sha256Hex(bytes);
+    await this.storage.put(`index/${id}`, bytes);
+    this.#indexFiles?.add(id);
     // Their claims become locations: the blobs are now indexed.
     for (const pack of packs) this.#index.addRawPack(pack);
   }
