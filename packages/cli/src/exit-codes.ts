@@ -104,7 +104,9 @@ export function hintFor(error: unknown): string | undefined {
     case 'E_UNAUTHENTICATED':
       return 'sign in to the server with `coffer login -r coffer:URL` (with COFFER_PASSWORD or a recovery key)';
     case 'E_STEP_UP_REQUIRED':
-      return 'the server wants a fresh proof that you hold an unlock method: give the recovery key (COFFER_RECOVERY_KEY or --recovery-key-file) and run the command again';
+      return 'the server wants a fresh proof that you hold an unlock method: run the command again and confirm with your passkey on the page it prints, or give the recovery key (COFFER_RECOVERY_KEY or --recovery-key-file)';
+    case 'E_STEP_UP_DECLINED':
+      return 'someone pressed "This wasn\'t me" on the confirmation page. If that was not you, revoke the sessions you do not know (your account\'s sessions) and change your password';
     case 'E_STORAGE_UNAVAILABLE':
       return 'the storage could not be reached (network down, server overloaded) even after retries. Nothing half-done became visible; run the same command again when it is back — a backup reuses what it already uploaded';
     case 'E_STORAGE_FULL':

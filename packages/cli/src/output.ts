@@ -3,7 +3,9 @@
  * - the result: one JSON document on stdout with --json, else text on stdout;
  * - information and warnings for people: stderr, text mode only (--quiet drops information);
  * - progress: stderr, only when it is a terminal and neither --json nor --quiet is given;
- * - errors: stderr, as text or as {"error":{"code","message"}} with --json.
+ * - errors: stderr, as text or as {"error":{"code","message"}} with --json;
+ * - requests for the person to act (confirm in a browser): stderr always, as text or as one
+ *   JSON line with --json — even --quiet cannot hide what the command is waiting for.
  */
 import { inspect } from 'node:util';
 import { CofferError } from '@coffer/core';
@@ -66,6 +68,13 @@ export class Output {
 
   clearProgress(): void {
     this.activeProgress.clear();
+  }
+
+  /** Something the person must do before the command can go on: `doc` as a JSON line with --json, else `lines`. */
+  actionNeeded(doc: Record<string, unknown>, lines: readonly string[]): void {
+    this.activeProgress.clear();
+    if (this.json) this.write('stderr', `${JSON.stringify(doc)}\n`);
+    else for (const line of lines) this.stderrLine(line);
   }
 
   error(error: unknown): void {

@@ -17,6 +17,11 @@ import { readLogin, serverApi, serverOrigin } from './server-login.ts';
 import { loadClient } from './client.ts';
 import { openStorage, schemeOf } from './storage-url.ts';
 
+/** A step-up is good for five minutes on the server; one this recent is taken as still good. */
+const STEP_UP_REUSE_MS = 60_000;
+/** How often the confirmation request is polled while the user finds their passkey. */
+const STEP_UP_POLL_MS = 1500;
+
 export interface GlobalSettings {
   readonly repo: string | undefined;
   readonly recoveryKeyFile: string | undefined;
@@ -29,6 +34,8 @@ export class Session {
   private storageValue: Storage | undefined;
   private keyValue: { key: RecoveryKey; from: string } | undefined;
   private freshnessValue: FileFreshnessStore | undefined;
+  private stepUpInFlight: Promise<void> | undefined;
+  private lastStepUpAt: number | undefined;
 
   constructor(io: Io, out: Output, settings: GlobalSettings) {
     this.io = io;
@@ -73,19 +80,57 @@ export class Session {
   }
 
   /**
-   * The server asked for a fresh proof of an unlock method (before deleting):
-   * sign its challenge with the recovery key when one is given. Otherwise say
-   * what to do — the server never accepts a delete on a bare session.
+   * The server asked for a fresh proof of an unlock method (before deleting).
+   * With a recovery key at hand, sign its challenge. Otherwise ask the server
+   * for a confirmation page, print its address and code, and wait until the
+   * user confirms with a passkey in a browser (or declines, or it expires).
+   * Deletes run several at once: they share one step-up, and one that comes
+   * back refused just after a step-up is simply retried.
    */
-  private async stepUp(): Promise<void> {
-    if (!this.recoveryKeyGiven()) {
-      throw new CofferError('E_STEP_UP_REQUIRED', 'the server needs a fresh proof that you hold an unlock method before it deletes anything');
-    }
+  private stepUp(): Promise<void> {
+    if (this.lastStepUpAt !== undefined && Date.now() - this.lastStepUpAt < STEP_UP_REUSE_MS) return Promise.resolve();
+    this.stepUpInFlight ??= this.proveUnlockMethod().then(
+      () => {
+        this.lastStepUpAt = Date.now();
+        this.stepUpInFlight = undefined;
+      },
+      (error: unknown) => {
+        this.stepUpInFlight = undefined;
+        throw error;
+      },
+    );
+    return this.stepUpInFlight;
+  }
+
+  private async proveUnlockMethod(): Promise<void> {
     const origin = serverOrigin(this.repositorySpec);
     const login = await readLogin(this.io.env, origin);
     if (login === undefined) throw new CofferError('E_UNAUTHENTICATED', `not signed in to ${origin}`);
-    const { stepUpWithRecoveryKey } = await loadClient();
-    await stepUpWithRecoveryKey(await serverApi(origin, login.token), await this.recoveryKey());
+    const client = await loadClient();
+    const api = await serverApi(origin, login.token);
+    if (this.recoveryKeyGiven()) {
+      await client.stepUpWithRecoveryKey(api, await this.recoveryKey());
+      return;
+    }
+    let request: Awaited<ReturnType<typeof client.requestStepUp>>;
+    try {
+      request = await client.requestStepUp(api, 'delete data from your backup (coffer forget --prune / prune)');
+    } catch (error) {
+      // No passkey on the account: only the recovery key can prove anything.
+      if (error instanceof CofferError && error.code === 'E_NOT_FOUND') {
+        throw new CofferError('E_STEP_UP_REQUIRED', 'the server needs a fresh proof that you hold an unlock method before it deletes anything, and this account has no passkey to confirm with');
+      }
+      throw error;
+    }
+    const until = new Date(request.expiresAt).toLocaleTimeString();
+    this.out.actionNeeded({ stepUp: { url: request.url, code: request.code, expiresAt: request.expiresAt } }, [
+      'The server needs you to confirm with a passkey before it deletes anything.',
+      `Open this page on any device that has your passkey:  ${request.url}`,
+      `and confirm only if it shows the code:  ${request.code}`,
+      `Waiting for your confirmation (until ${until}; Ctrl-C stops)…`,
+    ]);
+    await client.waitForStepUp(api, request.id, { intervalMs: STEP_UP_POLL_MS });
+    this.out.info('Confirmed.');
   }
 
   recoveryKeyGiven(): boolean {

@@ -38,6 +38,7 @@ export const ERROR_CATALOG = {
   E_UNAUTHENTICATED: 'There is no valid session: sign in first.',
   E_FORBIDDEN: 'The session may not do this (another account, a revoked session or credential).',
   E_STEP_UP_REQUIRED: 'This operation needs a fresh user-verified sign-in (at most 5 minutes old).',
+  E_STEP_UP_DECLINED: 'The step-up was declined on the confirmation page ("this was not me").',
   E_CHALLENGE: 'The ceremony challenge is unknown, expired or already used.',
   E_WEBAUTHN_REJECTED: 'The WebAuthn response failed verification.',
   E_LAST_UNLOCK_METHOD: 'Removing this would leave the account with no way to sign in or unlock.',

@@ -14,6 +14,7 @@ import { installMetrics } from './metrics.ts';
 import { passkeyRoutes } from './passkeys/routes.ts';
 import { recoveryRoutes } from './recovery/routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
+import { stepUpPageRoutes } from './step-up/page.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { vaultRoutes } from './vault/routes.ts';
 import type { BlobStore } from './store/blob-store.ts';
@@ -145,6 +146,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   await app.register((scope) => {
     opsRoutes(scope, ctx);
+    stepUpPageRoutes(scope);
   });
   await app.register(
     (scope) => {

@@ -11,7 +11,7 @@ import { apiError } from '../http-errors.ts';
  * concurrent submissions exactly one gets it, and a failed verification burns
  * it too: a response can be tried once.
  */
-export type ChallengePurpose = 'register' | 'add-passkey' | 'sign-in' | 'step-up' | 'share-create' | 'share-release';
+export type ChallengePurpose = 'register' | 'add-passkey' | 'sign-in' | 'step-up' | 'step-up-confirm' | 'share-create' | 'share-release';
 
 /** Purposes that run inside a session; their challenge is bound to that session. */
 const SESSION_BOUND: ReadonlySet<ChallengePurpose> = new Set(['add-passkey', 'step-up', 'share-create', 'share-release']);
@@ -81,6 +81,8 @@ export interface ConsumeScope {
   readonly sessionId?: string | undefined;
   /** For share ceremonies: the slot named in the URL. */
   readonly slotId?: string | undefined;
+  /** For a step-up confirmation: the request named in the URL (kept in `pending`). */
+  readonly pending?: string | undefined;
 }
 
 /**
@@ -102,6 +104,10 @@ export async function consumeChallenge(db: Queryable, challenge: string, purpose
   if (scope.slotId !== undefined) {
     sql += ' AND slot_id = ?';
     params.push(scope.slotId);
+  }
+  if (scope.pending !== undefined) {
+    sql += ' AND pending = ?';
+    params.push(scope.pending);
   }
   const row = await db.one<ChallengeRow>(`${sql} RETURNING *`, params);
   if (!row) apiError('E_CHALLENGE', 'The challenge is unknown, was already used, or belongs to another ceremony.');

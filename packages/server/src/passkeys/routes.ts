@@ -6,10 +6,12 @@ import { registrationRoutes } from './registration-routes.ts';
 import { loadPasskeySettings, type PasskeySettings } from './settings.ts';
 import { shareRoutes } from './share-routes.ts';
 import { signInRoutes } from './sign-in-routes.ts';
+import { stepUpRequestRoutes } from '../step-up/routes.ts';
 
 /**
  * Every passkey route, registered under /api/v1 by app.ts: registration,
- * sign-in and step-up ceremonies, passkey management and hybrid-slot shares.
+ * sign-in and step-up ceremonies (and step-ups confirmed in a browser for
+ * another device), passkey management and hybrid-slot shares.
  */
 export function passkeyRoutes(app: FastifyInstance, ctx: AppContext, settings: PasskeySettings = loadPasskeySettings()): void {
   const pctx: PasskeyContext = { ...ctx, rp: { rpId: ctx.config.rpId, origin: ctx.config.origin }, settings };
@@ -17,4 +19,5 @@ export function passkeyRoutes(app: FastifyInstance, ctx: AppContext, settings: P
   signInRoutes(app, pctx);
   manageRoutes(app, pctx);
   shareRoutes(app, pctx);
+  stepUpRequestRoutes(app, pctx);
 }

@@ -11,6 +11,8 @@ export type SecurityEventType =
   | 'passkey-removed'
   | 'share-released'
   | 'step-up'
+  | 'step-up-requested'
+  | 'step-up-denied'
   | 'vault-set'
   | 'vault-attempt'
   | 'vault-erased'
@@ -29,7 +31,7 @@ export type SecurityEventType =
  * by its counter instead: attempts left that fell BURST_THRESHOLD below the
  * maximum mean that many guesses in a row without a verified login.
  */
-const FAILURES: ReadonlySet<SecurityEventType> = new Set(['sign-in-failed']);
+const FAILURES: ReadonlySet<SecurityEventType> = new Set(['sign-in-failed', 'step-up-denied']);
 export const BURST_WINDOW_MS = 10 * 60_000;
 export const BURST_THRESHOLD = 5;
 
