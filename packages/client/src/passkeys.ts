@@ -239,13 +239,23 @@ async function get(options: PublicKeyCredentialRequestOptionsJSON, ceremony: Cer
   return stripPrf(await prompt(() => authenticator.get(options), authenticator, ceremony.timeoutMs));
 }
 
-/** Runs one WebAuthn prompt with a deadline; every failure becomes E_WEBAUTHN_REJECTED with the browser's error as its cause. */
+/**
+ * The browser's errors for a prompt the user closed, dismissed or let time out (WebAuthn
+ * deliberately does not tell these apart): the app should offer to try again, not report a fault.
+ */
+const CANCELLED = new Set(['NotAllowedError', 'AbortError']);
+
+/**
+ * Runs one WebAuthn prompt with a deadline. A cancelled or unanswered prompt becomes
+ * E_PASSKEY_CANCELLED; any other failure (no matching credential, a security error)
+ * E_WEBAUTHN_REJECTED; both with the browser's error as their cause.
+ */
 async function prompt<T>(run: () => Promise<T>, authenticator: PasskeyAuthenticator, timeoutMs = DEFAULT_PROMPT_TIMEOUT_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       authenticator.cancel?.();
-      reject(new CofferError('E_WEBAUTHN_REJECTED', `The passkey prompt got no answer within ${String(Math.round(timeoutMs / 1000))} s.`));
+      reject(new CofferError('E_PASSKEY_CANCELLED', `The passkey prompt got no answer within ${String(Math.round(timeoutMs / 1000))} s.`));
     }, timeoutMs);
   });
   try {
@@ -253,7 +263,8 @@ async function prompt<T>(run: () => Promise<T>, authenticator: PasskeyAuthentica
   } catch (error) {
     if (isCofferError(error)) throw error;
     const name = error instanceof Error ? error.name : 'Error';
-    throw new CofferError('E_WEBAUTHN_REJECTED', `The passkey prompt was cancelled or failed (${name}).`, { cause: error });
+    if (CANCELLED.has(name)) throw new CofferError('E_PASSKEY_CANCELLED', `The passkey prompt was cancelled or timed out (${name}).`, { cause: error });
+    throw new CofferError('E_WEBAUTHN_REJECTED', `The passkey prompt failed (${name}).`, { cause: error });
   } finally {
     clearTimeout(timer);
   }

@@ -110,7 +110,7 @@ describe('passkey SDK', () => {
     await expect(getPasskeyShare(good.api, { slotId: slot, prfSalt: new Uint8Array(31), authenticator })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
   });
 
-  test('a prompt nobody answers is cancelled at the deadline; a refused prompt is E_WEBAUTHN_REJECTED with the cause', async () => {
+  test('a prompt nobody answers is cancelled at the deadline; a dismissed prompt is E_PASSKEY_CANCELLED, a failed one E_WEBAUTHN_REJECTED, with the cause', async () => {
     const { api, sent } = fakeServer({ '/passkeys/sign-in/options': { options: requestOptions } });
     let cancelled = false;
     const silent: PasskeyAuthenticator = {
@@ -120,11 +120,14 @@ describe('passkey SDK', () => {
         cancelled = true;
       },
     };
-    await expect(signInWithPasskey(api, { authenticator: silent, timeoutMs: 20 })).rejects.toMatchObject({ code: 'E_WEBAUTHN_REJECTED' });
+    await expect(signInWithPasskey(api, { authenticator: silent, timeoutMs: 20 })).rejects.toMatchObject({ code: 'E_PASSKEY_CANCELLED' });
     expect(cancelled).toBe(true);
     const refusal = new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError');
     const refusing: PasskeyAuthenticator = { create: () => Promise.reject(refusal), get: () => Promise.reject(refusal) };
-    await expect(signInWithPasskey(api, { authenticator: refusing })).rejects.toMatchObject({ code: 'E_WEBAUTHN_REJECTED', cause: refusal });
+    await expect(signInWithPasskey(api, { authenticator: refusing })).rejects.toMatchObject({ code: 'E_PASSKEY_CANCELLED', cause: refusal });
+    const insecure = new DOMException('The RP ID is not a registrable domain suffix of the origin.', 'SecurityError');
+    const failing: PasskeyAuthenticator = { create: () => Promise.reject(insecure), get: () => Promise.reject(insecure) };
+    await expect(signInWithPasskey(api, { authenticator: failing })).rejects.toMatchObject({ code: 'E_WEBAUTHN_REJECTED', cause: insecure });
     // Nothing was posted for either attempt.
     expect(sent.filter((s) => s.path.endsWith('/verify'))).toEqual([]);
   });

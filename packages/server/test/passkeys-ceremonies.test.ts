@@ -168,6 +168,9 @@ describe.each(DIALECTS)('passkey ceremonies on %s', (dialect) => {
     // Deleting the share revokes the slot for good: a new share for the same slot id is a different secret.
     expect((await api.call('DELETE', `/passkeys/shares/${slot}`, undefined, gil.token)).status).toBe(204);
     expect((await api.call('POST', `/passkeys/shares/${slot}/release/options`, undefined, gil.token)).body.error?.code).toBe('E_NOT_FOUND');
+    const revoked = await s.database.db.one<{ detail: string }>("SELECT detail FROM security_events WHERE account_id = ? AND type = 'share-deleted'", [gil.accountId]);
+    expect(JSON.parse(revoked?.detail ?? '{}')).toMatchObject({ slotId: slot });
+    expect((await api.call('DELETE', `/passkeys/shares/${slot}`, undefined, gil.token)).body.error?.code).toBe('E_NOT_FOUND');
     expect(await api.share(gil.token, slot, 'create', gil.auth, gil.credential)).not.toBe(created);
     // Removing a passkey removes the shares bound to it.
     await api.call('DELETE', `/passkeys/${other.credential.id}`, undefined, gil.token);

@@ -127,7 +127,11 @@ export function shareRoutes(app: FastifyInstance, ctx: PasskeyContext): void {
     },
     async (request, reply) => {
       const session = await requireStepUp(ctx, request);
-      if (!(await deleteShare(ctx.db, session.accountId, request.params.slotId))) apiError('E_NOT_FOUND', 'No share for that slot.');
+      await ctx.db.transaction(async (tx) => {
+        if (!(await deleteShare(tx, session.accountId, request.params.slotId))) apiError('E_NOT_FOUND', 'No share for that slot.');
+        // Revoking a slot changes who can unlock the backup: it belongs in the log like adding one.
+        await logRequestEvent(tx, request, session.accountId, 'share-deleted', { slotId: request.params.slotId, sessionId: session.id });
+      });
       return reply.status(204).send();
     },
   );

@@ -10,6 +10,7 @@ export type SecurityEventType =
   | 'passkey-renamed'
   | 'passkey-removed'
   | 'share-released'
+  | 'share-deleted'
   | 'step-up'
   | 'step-up-requested'
   | 'step-up-denied'
