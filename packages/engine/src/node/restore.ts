@@ -16,7 +16,7 @@ import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
 import { type TreeNode, decodeTree } from '../repo/tree.ts';
 import { fileContentIds } from '../repo/content-list.ts';
-import { PackWorkers } from './pack-workers.ts';
+import { PackWorkers, restoreWorkers } from './pack-workers.ts';
 import { compileIncludes } from './patterns.ts';
 import { restoreData } from './restore-data.ts';
 import { type RestoreTarget, RestoreFiles, nsToSeconds, refuseSymlinkedParent } from './restore-files.ts';
@@ -119,7 +119,7 @@ export async function restoreSnapshot(repository: Repository, stored: StoredSnap
         maxEntries: MAX_PACK_ENTRIES - 1,
         ring: ring.buffer,
       },
-      options.workers,
+      options.workers ?? restoreWorkers(),
     );
     try {
       await restoreData(
