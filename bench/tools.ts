@@ -32,7 +32,6 @@ export interface Tool {
 }
 
 const PASSWORD = 'coffer-bench-password';
-const CLOCK_SHIFT = new URL('./clock-shift.ts', import.meta.url).href;
 
 /** Environment that keeps every tool's home, config and cache inside its state directory. */
 function isolated(state: string): Record<string, string> {
@@ -135,11 +134,9 @@ export class Coffer implements Tool {
   }
 
   backup(path: string, at?: Date): Promise<Measured> {
-    // -q like restic's --quiet: no progress rendering while timed. The CLI has no --time option:
-    // a dated snapshot comes from the clock shift that clock-shift.ts installs before the CLI loads.
-    const shift = at ? ['--import', CLOCK_SHIFT] : [];
-    const env = at ? { ...this.env, BENCH_CLOCK: at.toISOString() } : this.env;
-    return measure(this.node, [...shift, this.cli, '-q', '-r', this.repo, 'backup', path], { env });
+    // -q like restic's --quiet: no progress rendering while timed. --time as restic's.
+    const time = at ? ['--time', at.toISOString()] : [];
+    return measure(this.node, [this.cli, '-q', '-r', this.repo, 'backup', ...time, path], { env: this.env });
   }
 
   /** `coffer forget --keep-daily N --prune`. */

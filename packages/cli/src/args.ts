@@ -89,6 +89,23 @@ export function integerOption(args: ParsedArgs, name: string, command: string, m
   return Number(text);
 }
 
+/**
+ * A point in time as restic's --time takes it: "YYYY-MM-DD HH:MM[:SS]" in local time, the same
+ * with a "T", a date alone (local midnight), or any of these with "Z" or an offset like +02:00.
+ * Undefined when the option is absent.
+ */
+export function timeOption(args: ParsedArgs, name: string, command: string): Date | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?(Z|[+-]\d{2}:\d{2})?$/.exec(text.trim());
+  // A date alone would be UTC midnight in JavaScript: given a time of 00:00 it is local midnight, as restic has it.
+  const date = match ? new Date(`${match[1] ?? ''}T${match[2] ?? '00:00'}${match[3] ?? ''}`) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) {
+    throw new UsageError(`--${name} needs a time like "2026-11-01 14:30:00" (local), "2026-11-01T12:00:00Z" or "2026-11-01", not "${text}"`, command);
+  }
+  return date;
+}
+
 export function requireOption(args: ParsedArgs, name: string, command: string): string {
   const value = stringOption(args, name);
   if (value === undefined || value === '') throw new UsageError(`${command} needs --${name}`, command);

@@ -1,7 +1,7 @@
 /** The pure pieces: formatting, the progress line, argument helpers, exit-code mapping. */
 import { describe, expect, test } from 'vitest';
 import { CofferError } from '@coffer/core';
-import { parseCommandArgs, integerOption, prescan, stringsOption } from '../src/args.ts';
+import { integerOption, parseCommandArgs, prescan, stringsOption, timeOption } from '../src/args.ts';
 import { EXIT, Interrupted, ReportedFailure, UsageError, errorCodeFor, exitCodeFor } from '../src/exit-codes.ts';
 import { formatBytes, formatDuration, formatMode, nsToIso, table } from '../src/format.ts';
 import { TerminalProgress, eta, renderProgress } from '../src/progress.ts';
@@ -60,6 +60,18 @@ describe('arguments', () => {
     expect(() => parseCommandArgs(['backup', '--nope'], {}, 'backup')).toThrow(UsageError);
     const keep = parseCommandArgs(['forget', '--keep-last', '0'], { 'keep-last': { type: 'string', description: '' } }, 'forget');
     expect(() => integerOption(keep, 'keep-last', 'forget', 1)).toThrow('--keep-last needs a whole number of at least 1, not "0"');
+  });
+
+  test('--time: local times, UTC and offsets, a date alone; anything else is a usage error', () => {
+    const time = (text: string) => timeOption(parseCommandArgs(['backup', '--time', text], { time: { type: 'string', description: '' } }, 'backup'), 'time', 'backup');
+    expect(time('2026-11-01 14:30:05')).toEqual(new Date(2026, 10, 1, 14, 30, 5));
+    expect(time('2026-11-01T14:30')).toEqual(new Date(2026, 10, 1, 14, 30));
+    expect(time('2026-11-01')).toEqual(new Date(2026, 10, 1));
+    expect(time('2026-11-01T12:00:00Z')?.toISOString()).toBe('2026-11-01T12:00:00.000Z');
+    expect(time('2026-11-01 12:00:00+02:00')?.toISOString()).toBe('2026-11-01T10:00:00.000Z');
+    for (const bad of ['yesterday', '2026-13-01', '2026-11-01 25:00', '1969-12-31', '2026-11-01T12:00:00 UTC', '']) {
+      expect(() => time(bad)).toThrow(UsageError);
+    }
   });
 
   test('repository schemes', () => {

@@ -1,5 +1,5 @@
 import { backup } from '@coffer/engine/node';
-import { booleanOption, stringOption, stringsOption } from '../args.ts';
+import { booleanOption, stringOption, stringsOption, timeOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatBytes, formatDuration, plural, shortId } from '../format.ts';
@@ -16,12 +16,14 @@ export const backupCommand: Command = {
   options: {
     tag: { type: 'string', multiple: true, value: 'TAG', description: 'add TAG to the snapshot (repeatable)' },
     host: { type: 'string', value: 'NAME', description: 'the host name recorded in the snapshot (default: this computer)' },
+    time: { type: 'string', value: 'TIME', description: 'the time recorded in the snapshot, e.g. "2026-11-01 14:30:00" (local) or "2026-11-01T12:00:00Z" (default: now); forget\'s --keep-* policies go by it' },
     force: { type: 'boolean', description: 'read every file again instead of trusting the previous snapshot' },
   },
   args: { min: 1, max: Infinity },
   repository: true,
   async run(session, args, paths) {
     const { out } = session;
+    const time = timeOption(args, 'time', 'backup');
     const repository = await session.open();
     const started = Date.now();
     const report = await session.withLock(repository, false, async () => {
@@ -30,6 +32,7 @@ export const backupCommand: Command = {
       const result = await backup(repository, paths, {
         tags: stringsOption(args, 'tag'),
         ...(host === undefined ? {} : { host }),
+        ...(time === undefined ? {} : { now: () => time }),
         ...(booleanOption(args, 'force') ? { parent: null } : {}),
         onProgress: (p) => {
           progress.update({ unit: 'files', done: p.files, total: p.totalFiles, bytes: p.bytes, totalBytes: p.totalBytes, note: `${formatBytes(p.addedBytes)} new` });
