@@ -104,9 +104,12 @@ export async function backup(repository: Repository, paths: readonly string[], o
     const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
     const idKey = pipeline.workers.size < 2 ? createSecretKey(repository.keys.blobId) : undefined;
     const ctx: Context = { ...state, ring, pipeline, reader, idKey, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
+    const finishing = new Finishing();
     try {
-      for (const [i, job] of jobs.entries()) await backupFile(ctx, i, job);
+      for (const [i, job] of jobs.entries()) await finishing.add(await backupFile(ctx, i, job));
+      await finishing.all();
     } finally {
+      await finishing.settle();
       await reader.close();
     }
     await pipeline.flush();
@@ -137,13 +140,19 @@ export async function backup(repository: Repository, paths: readonly string[], o
   }
 }
 
-/** Reads, chunks and stores one file; sets its node, or lists it as unreadable. */
-async function backupFile(ctx: Context, index: number, job: FileJob): Promise<void> {
+/**
+ * Reads and chunks one file, handing its chunks on to be MACed and stored; lists it as
+ * unreadable if reading fails. Returns what is left to do — wait for the chunks' ids and
+ * record the file's node — so that the next file is read meanwhile: waiting for each file's
+ * last ids (a round trip through a busy worker, per media file) left the main thread idle at
+ * every file. Measured on two cores, a first backup of the 1.2 GB benchmark: 6.2–7.1 s
+ * instead of 6.7–7.4 s.
+ */
+async function backupFile(ctx: Context, index: number, job: FileJob): Promise<{ readonly rest: Promise<void> } | undefined> {
   const chunker: ChunkStream = await openChunkStream(ctx.repository);
   const chunks = new FileChunks(ctx.ring, ctx.pipeline, ctx.repository, ctx.idKey);
   let size = 0;
   let whole = false;
-  let ids: Uint8Array;
   try {
     for await (const piece of ctx.reader.pieces(index)) {
       size += piece.bytes.length;
@@ -156,18 +165,64 @@ async function backupFile(ctx: Context, index: number, job: FileJob): Promise<vo
       ctx.report();
     }
     if (!whole) await chunks.add(chunker.finish(), () => undefined);
-    ids = await chunks.ids();
   } catch (error) {
+    // Chunks already handed on are stored anyway (harmless, as after an interrupted backup).
+    chunks.ids().catch(() => undefined);
     if (!isFileSystemError(error)) throw error;
     ctx.unreadable.push({ path: job.path, message: describe(error) });
-    return;
+    return undefined;
   }
-  // The size is what was read: a file that changed while being read is recorded as it was read.
-  job.node = { name: job.name, type: 'file', mode: job.mode, mtime: job.mtime, size, ...(await saveContentIds(ctx.repository, ids)) };
   // Checked once every file is read (in backup()): stat calls here would compete with the read-ahead.
   ctx.checks.push({ job, layout: chunker.sqlite });
-  ctx.totals.files++;
-  ctx.report();
+  // Wrapped: an async function's promise would otherwise wait for this one too.
+  const rest = (async () => {
+    const ids = await chunks.ids();
+    // The size is what was read: a file that changed while being read is recorded as it was read.
+    job.node = { name: job.name, type: 'file', mode: job.mode, mtime: job.mtime, size, ...(await saveContentIds(ctx.repository, ids)) };
+    ctx.totals.files++;
+    ctx.report();
+  })();
+  return { rest };
+}
+
+/** Files read but not yet recorded, a bounded number at a time; the first failure wins. */
+class Finishing {
+  /** Each holds only its chunks' ids: a few hundred cost little, and cover any worker backlog. */
+  static readonly LIMIT = 256;
+  readonly #pending = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  async add(file: { readonly rest: Promise<void> } | undefined): Promise<void> {
+    this.#throwFailure();
+    if (file === undefined) return;
+    const tracked = file.rest.then(
+      () => {
+        this.#pending.delete(tracked);
+      },
+      (error: unknown) => {
+        this.#pending.delete(tracked);
+        this.#failure ??= { error };
+      },
+    );
+    this.#pending.add(tracked);
+    if (this.#pending.size >= Finishing.LIMIT) await Promise.race(this.#pending);
+    this.#throwFailure();
+  }
+
+  /** Waits for every file; throws the first failure. */
+  async all(): Promise<void> {
+    await this.settle();
+    this.#throwFailure();
+  }
+
+  /** Waits for every file, failed or not (nothing may still use the ring after a backup ends). */
+  async settle(): Promise<void> {
+    await Promise.all(this.#pending);
+  }
+
+  #throwFailure(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
 }
 
 /**
