@@ -109,9 +109,14 @@ describe.each(DIALECTS)('step-up requests on %s', (dialect) => {
   });
 
   test.skipIf(skip)('of two confirmations at once, exactly one is taken', async () => {
-    const gus = await staleAccount('gus');
+    // Two passkeys of the account, so that both assertions are valid on their own (one
+    // credential's two assertions would also race on its signature counter).
+    const gus = await api.registerAccount({ username: 'gus' });
+    const second = await api.addPasskey(gus.token);
+    await s.database.db.run('UPDATE sessions SET step_up_at = NULL WHERE account_id = ?', [gus.accountId]);
     const request = await create(gus.token);
-    const [a, b] = [gus.auth.assert(await options(request.id)), gus.auth.assert(await options(request.id))];
+    const a = gus.auth.assert(await options(request.id), { credential: gus.credential });
+    const b = second.auth.assert(await options(request.id), { credential: second.credential });
     const replies = await Promise.all([approve(request.id, a), approve(request.id, b)]);
     expect(replies.map((r) => r.status).sort()).toEqual([200, 409]);
   });
