@@ -23,10 +23,10 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   /**
-   * Runs `fn` in one transaction: committed (durably — SQLite runs with
-   * synchronous=FULL, PostgreSQL with its default fsync) before the promise
-   * resolves, rolled back if `fn` throws. Nothing else runs on the same
-   * connection meanwhile.
+   * Runs `fn` in one transaction: committed (durably — SQLite fsyncs its WAL
+   * after the commit, see sqlite.ts and wal-sync.ts; PostgreSQL with its default
+   * fsync) before the promise resolves, rolled back if `fn` throws. Nothing
+   * else runs on the same connection meanwhile.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** A cheap round trip, for readiness checks. */

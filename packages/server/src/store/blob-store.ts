@@ -18,6 +18,13 @@ export interface BlobStore {
   write(key: string, body: Readable, size: number): Promise<void>;
   /** A stream of the blob, or of `length` bytes from `offset`. */
   read(key: string, range?: { offset: number; length: number }): Promise<Readable>;
+  /**
+   * Optional, for small reads: exactly `length` bytes from `offset` in one
+   * buffer lent by the store (undefined when `length` is too large for it).
+   * The caller calls `release` once nothing uses the bytes any more — or never,
+   * if it cannot be sure (the buffer is then left to the garbage collector).
+   */
+  readSmall?(key: string, range: { offset: number; length: number }): Promise<{ bytes: Buffer; release: () => void } | undefined>;
   /** Removes a blob; a missing blob is not an error (purges may be retried). */
   remove(key: string): Promise<void>;
   close(): Promise<void>;

@@ -109,6 +109,13 @@ export function storeRoutes(app: FastifyInstance, ctx: StoreContext): void {
     const length = range?.length ?? entry.size;
     reply.header('content-length', String(length));
     if (request.method === 'HEAD' || length === 0) return reply.send();
+    const small = await ctx.blobs.readSmall?.(entry.blobKey, range ?? { offset: 0, length });
+    if (small !== undefined) {
+      // 'finish': the whole reply has been handed to the socket, so the buffer is free again. An
+      // aborted reply never releases it: the kernel could still be reading from it.
+      reply.raw.once('finish', small.release);
+      return reply.send(small.bytes);
+    }
     return reply.send(await ctx.blobs.read(entry.blobKey, range));
   }
 
