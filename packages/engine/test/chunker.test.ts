@@ -60,16 +60,23 @@ async function asyncCodeOf(run: () => Promise<unknown>): Promise<string> {
   }
 }
 
-/** Pushes `data` cut at `splits` (offsets, any order, duplicates allowed) and returns the chunks. */
-function chunkPieces(chunker: Chunker, data: Uint8Array, splits: readonly number[] = []): Uint8Array[] {
+/**
+ * Pushes `data` cut at `splits` (offsets, any order, duplicates allowed) and returns the chunks;
+ * with `last`, the final piece goes through pushLast (then finish, which must add nothing).
+ */
+function chunkPieces(chunker: Chunker, data: Uint8Array, splits: readonly number[] = [], last = false): Uint8Array[] {
   const points = [...new Set(splits.map((s) => Math.min(s, data.length)))].sort((a, b) => a - b);
   const chunks: Uint8Array[] = [];
   let start = 0;
-  for (const point of [...points, data.length]) {
-    chunks.push(...chunker.push(data.subarray(start, point)));
+  const ends = [...points, data.length];
+  for (const [i, point] of ends.entries()) {
+    const piece = data.subarray(start, point);
+    chunks.push(...(last && i === ends.length - 1 ? chunker.pushLast(piece) : chunker.push(piece)));
     start = point;
   }
-  chunks.push(...chunker.finish());
+  const rest = chunker.finish();
+  if (last) expect(rest).toEqual([]);
+  chunks.push(...rest);
   return chunks;
 }
 
@@ -255,13 +262,23 @@ describe('content-defined chunking', () => {
       fc.uint8Array({ maxLength: 6 * KiB }), // fast-check's bias brings runs, zeros and tiny inputs
     );
     fc.assert(
-      fc.property(fc.constantFrom(smallParams, mediumParams), data, fc.array(fc.nat(), { maxLength: 40 }), (p, bytes, splits) => {
-        const chunks = chunkPieces(createChunker(p), bytes, splits.map((s) => s % (bytes.length + 1)));
+      fc.property(fc.constantFrom(smallParams, mediumParams), data, fc.array(fc.nat(), { maxLength: 40 }), fc.boolean(), (p, bytes, splits, last) => {
+        const chunks = chunkPieces(createChunker(p), bytes, splits.map((s) => s % (bytes.length + 1)), last);
         expect(lengthsOf(chunks)).toEqual(referenceLengths(p, bytes));
         expect(sameBytes(concat(chunks), bytes)).toBe(true);
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('pushLast: a single piece comes back as views of it, and the chunker is ready for the next stream', () => {
+    const chunker = createChunker(smallParams);
+    const data = pseudorandom(20 * KiB, 9);
+    const chunks = chunker.pushLast(data);
+    expect(chunks.every((c) => c.buffer === data.buffer)).toBe(true);
+    expect(lengthsOf(chunks)).toEqual(referenceLengths(smallParams, data));
+    expect(chunker.finish()).toEqual([]);
+    expect(lengthsOf(chunkPieces(chunker, data, [5000]))).toEqual(referenceLengths(smallParams, data));
   });
 
   test('one byte at a time gives the same chunks as one piece', () => {

@@ -351,6 +351,32 @@ export class Chunker {
     return chunks;
   }
 
+  /**
+   * Like `push`, for a stream's last piece: the bytes after the last cut come back as a final
+   * chunk too — a view of the piece when nothing is pending from earlier pieces, instead of a
+   * copy into the staging buffer and out again (most media files are read in one piece). Call
+   * `finish()` after it all the same: it returns nothing more, and resets for the next stream.
+   */
+  pushLast(piece: Uint8Array): Uint8Array[] {
+    if (this.#pending > 0) {
+      const chunks = this.push(piece);
+      if (this.#pending > 0) {
+        chunks.push(this.#staging.slice(0, this.#pending));
+        this.#pending = 0;
+      }
+      return chunks;
+    }
+    if (!(piece instanceof Uint8Array)) fail('E_INVALID_ARGUMENT', 'a piece must be a Uint8Array');
+    const chunks: Uint8Array[] = [];
+    let start = 0;
+    for (const cut of this.#policy.scan(piece)) {
+      chunks.push(piece.subarray(start, cut));
+      start = cut;
+    }
+    if (start < piece.length) chunks.push(piece.subarray(start));
+    return chunks;
+  }
+
   /** Ends the stream: returns the last chunk, if any bytes are left, and resets for the next one. */
   finish(): Uint8Array[] {
     this.#policy.reset();

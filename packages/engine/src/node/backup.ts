@@ -161,7 +161,7 @@ async function backupFile(ctx: Context, index: number, job: FileJob): Promise<{ 
         ctx.reader.release(piece);
       };
       whole = piece.last && size === piece.bytes.length && isOneChunk(ctx.repository, piece.bytes);
-      await chunks.add(whole ? [piece.bytes] : chunker.push(piece.bytes), release);
+      await chunks.add(whole ? [piece.bytes] : piece.last ? chunker.pushLast(piece.bytes) : chunker.push(piece.bytes), release);
       ctx.report();
     }
     if (!whole) await chunks.add(chunker.finish(), () => undefined);

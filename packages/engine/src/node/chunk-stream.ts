@@ -7,7 +7,7 @@ import { Chunker, type ChunkerParams, GearBoundaries, deriveChunkerParams } from
 import { SqliteAwareBoundaries, type SqliteLayout } from '../chunker/sqlite.ts';
 import type { Repository } from '../repo/repository.ts';
 
-export interface ChunkStream extends Pick<Chunker, 'push' | 'finish'> {
+export interface ChunkStream extends Pick<Chunker, 'push' | 'pushLast' | 'finish'> {
   /** The file's SQLite layout once its first bytes were pushed; undefined for any other file. */
   readonly sqlite: SqliteLayout | undefined;
 }
@@ -25,6 +25,7 @@ export async function openChunkStream(repository: Repository): Promise<ChunkStre
   let finished: SqliteLayout | undefined;
   return {
     push: (piece) => chunker.push(piece),
+    pushLast: (piece) => chunker.pushLast(piece),
     finish: () => {
       // finish() resets the policy, which forgets the layout: read it first.
       const layout = policy.layout;
