@@ -14,6 +14,7 @@ import { type KeyObject, createHmac } from 'node:crypto';
 import type { Repository } from '../repo/repository.ts';
 import type { PackPipeline } from './pack-pipeline.ts';
 import type { SharedRing } from './shared-ring.ts';
+import { joinBytes } from '../repo/pack.ts';
 
 const ID_BYTES = 32;
 /** Below this much work queued at the workers, a piece is MACed by a worker even when the main thread could. */
@@ -97,16 +98,7 @@ export class FileChunks {
 
   /** The ids of every chunk, in order (32 bytes each); throws the first failure. */
   async ids(): Promise<Uint8Array> {
-    const parts = await Promise.all(this.#batches);
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const all = new Uint8Array(length);
-    let at = 0;
-    for (const part of parts) {
-      all.set(part, at);
-      at += part.length;
-    }
-    return all;
+    return joinBytes(await Promise.all(this.#batches));
   }
 
   /** Claims each chunk; those the repository lacks go to be sealed, and the regions are freed after. */
