@@ -4,11 +4,10 @@
  * rollback, and keep every kept snapshot restorable through forget and prune.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile, chmod, lstat, readlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile, chmod, lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CofferError, type UnlockSecret, generateRecoveryKey } from '@coffer/core';
+import { describe, expect, test } from 'vitest';
+import { CofferError, generateRecoveryKey } from '@coffer/core';
 import { MemoryStorage } from '../src/storage/memory.ts';
 import { Repository } from '../src/repo/repository.ts';
 import { checkRepository } from '../src/repo/check.ts';
@@ -22,20 +21,9 @@ import { FileFreshnessStore } from '../src/node/freshness-file.ts';
 import { LocalStorage } from '../src/node/local-storage.ts';
 import { nodeBulkCrypto } from '../src/node/node-crypto.ts';
 import { webBulkCrypto } from '../src/repo/bulk-crypto.ts';
+import { first, params, secret, tempDirPerTest } from './fixtures.ts';
 
-let work: string;
-beforeEach(async () => {
-  work = await mkdtemp(join(tmpdir(), 'coffer-engine-'));
-});
-afterEach(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-const recoveryKey = generateRecoveryKey();
-const secret: UnlockSecret = { type: 'recovery-key', recoveryKey };
-const first = { description: { type: 'recovery-key' as const, metadata: { label: 'Recovery key', createdAt: 0, lastUsedAt: 0 } }, secret };
-/** Small chunks and packs so a few MiB exercise many chunks, packs and index files. */
-const params = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } };
+const dir = tempDirPerTest('coffer-engine-');
 const options = { codec: zstdCodec(), packSize: 256 * 1024, params };
 
 /** Seeded pseudo-random bytes: incompressible like media, and reproducible. */
@@ -90,9 +78,9 @@ async function expectSameTree(a: string, b: string): Promise<number> {
 describe('backup and restore', () => {
   test.each([
     ['memory storage, WebCrypto', () => new MemoryStorage(), webBulkCrypto],
-    ['local storage, node:crypto', () => new LocalStorage(join(work, 'repo')), nodeBulkCrypto],
+    ['local storage, node:crypto', () => new LocalStorage(join(dir.path, 'repo')), nodeBulkCrypto],
   ])('round trip on %s: identical tree, modes and mtimes', async (_name, makeStorage, bulkCrypto) => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const repository = await Repository.init(makeStorage(), first, { ...options, bulkCrypto });
     const report = await backup(repository, [source], { host: 'test' });
@@ -104,16 +92,16 @@ describe('backup and restore', () => {
     // Read back with the other implementation: both write and read the same bytes.
     const other = bulkCrypto === webBulkCrypto ? nodeBulkCrypto : webBulkCrypto;
     const reopened = await Repository.open(repository.storage, secret, { codec: zstdCodec(), bulkCrypto: other });
-    const restored = await restoreSnapshot(reopened, await reopened.findSnapshot('latest'), join(work, 'target'));
+    const restored = await restoreSnapshot(reopened, await reopened.findSnapshot('latest'), join(dir.path, 'target'));
     expect(restored.failures).toEqual([]);
-    expect(await expectSameTree(source, join(work, 'target', 'source'))).toBe(6);
+    expect(await expectSameTree(source, join(dir.path, 'target', 'source'))).toBe(6);
     const check = await checkRepository(reopened, { readData: true });
     expect(check.problems).toEqual([]);
     expect(check.blobsRead).toBeGreaterThan(10);
   });
 
   test('an unchanged re-run adds nothing; a changed file adds about its change', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const repository = await Repository.init(new MemoryStorage(), first, options);
     await backup(repository, [source]);
@@ -129,17 +117,17 @@ describe('backup and restore', () => {
   });
 
   test('include patterns restore a subset', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const repository = await Repository.init(new MemoryStorage(), first, options);
     const { snapshot } = await backup(repository, [source]);
-    await restoreSnapshot(repository, snapshot, join(work, 'target'), { include: ['*.jpg'] });
-    expect((await readdir(join(work, 'target', 'source', 'media', '2026'))).sort()).toEqual(['forwarded.jpg', 'photo.jpg']);
-    await expect(stat(join(work, 'target', 'source', 'messages.txt'))).rejects.toThrow();
+    await restoreSnapshot(repository, snapshot, join(dir.path, 'target'), { include: ['*.jpg'] });
+    expect((await readdir(join(dir.path, 'target', 'source', 'media', '2026'))).sort()).toEqual(['forwarded.jpg', 'photo.jpg']);
+    await expect(stat(join(dir.path, 'target', 'source', 'messages.txt'))).rejects.toThrow();
   });
 
   test('an entry that cannot be backed up is reported and the rest is backed up', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     // A FIFO is skipped and reported whoever runs the test; file permissions would not stop root.
     execFileSync('mkfifo', [join(source, 'pipe')]);
@@ -147,9 +135,9 @@ describe('backup and restore', () => {
     const report = await backup(repository, [source]);
     expect(report.unreadable.map((u) => u.path)).toEqual([join(source, 'pipe')]);
     expect(report.snapshot.snapshot.summary.files).toBe(6);
-    const restored = await restoreSnapshot(repository, report.snapshot, join(work, 'target'));
+    const restored = await restoreSnapshot(repository, report.snapshot, join(dir.path, 'target'));
     expect(restored.failures).toEqual([]);
-    const restoredNames = await readdir(join(work, 'target', 'source'));
+    const restoredNames = await readdir(join(dir.path, 'target', 'source'));
     expect(restoredNames).toContain('messages.txt');
     expect(restoredNames).not.toContain('pipe');
   });
@@ -157,7 +145,7 @@ describe('backup and restore', () => {
 
 describe('damage and rollback', () => {
   test('a flipped bit in a pack is named by check --read-data and by restore, and nothing unverified is written', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const storage = new MemoryStorage();
     const repository = await Repository.init(storage, first, options);
@@ -173,17 +161,17 @@ describe('damage and rollback', () => {
 
     const check = await checkRepository(repository, { readData: true });
     expect(check.problems.map((p) => p.object)).toContain(name);
-    const restored = await restoreSnapshot(repository, snapshot, join(work, 'target'));
+    const restored = await restoreSnapshot(repository, snapshot, join(dir.path, 'target'));
     expect(restored.failures.length).toBeGreaterThan(0);
     expect(restored.failures[0]?.message).toContain(pack.id);
     // The damaged file is absent, not half-written; no temporary file is left behind.
-    const leftovers = (await readdir(join(work, 'target'), { recursive: true })).filter((n) => n.includes('.coffer-restore-'));
+    const leftovers = (await readdir(join(dir.path, 'target'), { recursive: true })).filter((n) => n.includes('.coffer-restore-'));
     expect(leftovers).toEqual([]);
   });
 
   /** A repository with two snapshots, its storage, and the names of its objects by kind. */
   async function twoSnapshots(): Promise<{ storage: MemoryStorage; repository: Repository; names: (prefix: string) => Promise<string[]> }> {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const storage = new MemoryStorage();
     const repository = await Repository.init(storage, first, options);
@@ -247,7 +235,7 @@ describe('damage and rollback', () => {
     expect(damaged.has(p) && damaged.has(q)).toBe(true);
     // Damage in a tree blob stops the restore (E_INTEGRITY); damage in file data fails those files.
     // Either way the damaged pack is named, and no unverified byte reaches the target.
-    const outcome = await restoreSnapshot(repository, await repository.findSnapshot('latest'), join(work, 'target')).then(
+    const outcome = await restoreSnapshot(repository, await repository.findSnapshot('latest'), join(dir.path, 'target')).then(
       (report) => report.failures.map((f) => f.message).join('\n'),
       (error: unknown) => (error instanceof CofferError && error.code === 'E_INTEGRITY' ? error.message : `unexpected: ${String(error)}`),
     );
@@ -255,7 +243,7 @@ describe('damage and rollback', () => {
   });
 
   test('a deleted pack is reported by check without reading data', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const storage = new MemoryStorage();
     const repository = await Repository.init(storage, first, options);
@@ -268,10 +256,10 @@ describe('damage and rollback', () => {
   });
 
   test('a client that saw a newer snapshot refuses a rolled-back repository', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const storage = new MemoryStorage();
-    const freshness = new FileFreshnessStore(join(work, 'state'));
+    const freshness = new FileFreshnessStore(join(dir.path, 'state'));
     const repository = await Repository.init(storage, first, { ...options, freshness });
     await backup(repository, [source]);
     const second = await backup(repository, [source]);
@@ -280,7 +268,7 @@ describe('damage and rollback', () => {
     const reopened = await Repository.open(storage, secret, { freshness });
     await expect(reopened.findSnapshot('latest')).rejects.toMatchObject({ code: 'E_ROLLBACK' });
     // A device with no memory accepts it and can show what it restores.
-    const fresh = await Repository.open(storage, secret, { freshness: new FileFreshnessStore(join(work, 'other-state')) });
+    const fresh = await Repository.open(storage, secret, { freshness: new FileFreshnessStore(join(dir.path, 'other-state')) });
     expect((await fresh.findSnapshot('latest')).snapshot.seq).toBe(1);
   });
 
@@ -297,7 +285,7 @@ describe('damage and rollback', () => {
 
 describe('forget and prune', () => {
   test('prune removes what forgotten snapshots alone used; every kept snapshot still restores', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await makeSource(source);
     const storage = new MemoryStorage();
     const repository = await Repository.init(storage, first, options);
@@ -316,7 +304,7 @@ describe('forget and prune', () => {
     const after = await Repository.open(storage, secret, { codec: zstdCodec() });
     expect((await checkRepository(after, { readData: true })).problems).toEqual([]);
     for (const kept of plan.keep) {
-      const target = join(work, `restore-${String(kept.snapshot.seq)}`);
+      const target = join(dir.path, `restore-${String(kept.snapshot.seq)}`);
       const restored = await restoreSnapshot(after, kept, target);
       expect(restored.failures).toEqual([]);
       const dayFile = `day-${String(kept.snapshot.seq - 1)}.bin`;
@@ -325,7 +313,7 @@ describe('forget and prune', () => {
   });
 
   test('a backup that reloads the index after locking never references packs a prune removed meanwhile', async () => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await mkdir(source, { recursive: true });
     const photo = join(source, 'photo.jpg');
     const storage = new MemoryStorage();
@@ -345,8 +333,8 @@ describe('forget and prune', () => {
     const again = await backup(deviceA, [source]);
     expect(again.snapshot.snapshot.summary.addedBytes).toBeGreaterThanOrEqual(400_000);
     expect((await checkRepository(deviceA, { readData: true })).problems.filter((p) => p.severity === 'error')).toEqual([]);
-    const restored = await restoreSnapshot(deviceA, again.snapshot, join(work, 'target'));
+    const restored = await restoreSnapshot(deviceA, again.snapshot, join(dir.path, 'target'));
     expect(restored.failures).toEqual([]);
-    expect(Buffer.compare(await readFile(join(work, 'target', 'source', 'photo.jpg')), Buffer.from(noise(21, 400_000)))).toBe(0);
+    expect(Buffer.compare(await readFile(join(dir.path, 'target', 'source', 'photo.jpg')), Buffer.from(noise(21, 400_000)))).toBe(0);
   });
 });

@@ -4,12 +4,10 @@
  * one-chunk shortcut for small files, and a round trip with several pack workers.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type UnlockSecret, generateRecoveryKey } from '@coffer/core';
+import { describe, expect, test } from 'vitest';
 import { BlobIndex } from '../src/repo/blob-index.ts';
 import { expandContentIds, expandContentList, saveContent, saveContentIds } from '../src/repo/content-list.ts';
 import { encodeEntries } from '../src/repo/entries.ts';
@@ -23,19 +21,9 @@ import { ZstdDecoder } from '../src/node/zstd-decoder.ts';
 import { ZstdEncoder } from '../src/node/zstd-encoder.ts';
 import { zstdCodec } from '../src/node/zstd-codec.ts';
 import { MemoryStorage } from '../src/storage/memory.ts';
+import { first, params, tempDirPerTest } from './fixtures.ts';
 
-let work: string;
-beforeEach(async () => {
-  work = await mkdtemp(join(tmpdir(), 'coffer-pipeline-'));
-});
-afterEach(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-const recoveryKey = generateRecoveryKey();
-const secret: UnlockSecret = { type: 'recovery-key', recoveryKey };
-const first = { description: { type: 'recovery-key' as const, metadata: { label: 'Recovery key', createdAt: 0, lastUsedAt: 0 } }, secret };
-const params = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } };
+const dir = tempDirPerTest('coffer-pipeline-');
 
 describe('shared ring', () => {
   test('hands out aligned regions, wraps around, and serves a waiting request once room is freed', async () => {
@@ -166,7 +154,7 @@ describe('compact blob index', () => {
 
 describe('local storage: staged packs and direct reads', () => {
   test('aligned writes from shared memory, at once, then a short last piece: the object is exactly the bytes', async () => {
-    const storage = new LocalStorage(join(work, 'store'));
+    const storage = new LocalStorage(join(dir.path, 'store'));
     const memory = new Uint8Array(sharedMemory(3 * 1024 * 1024));
     memory.set(randomBytes(memory.length));
     const staged = await storage.stage('data');
@@ -175,7 +163,7 @@ describe('local storage: staged packs and direct reads', () => {
     const bytes = await storage.get('data/ab/object');
     expect(Buffer.compare(bytes, memory.subarray(0, (2 << 20) + 12_345))).toBe(0);
     // No temporary file is left behind.
-    expect((await readdir(join(work, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect((await readdir(join(dir.path, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
     // readInto: aligned (direct where the filesystem allows) and not.
     const target = new Uint8Array(sharedMemory(1 << 20));
     expect(await storage.readInto('data/ab/object', 1 << 20, target, true)).toBe(1 << 20);
@@ -186,7 +174,7 @@ describe('local storage: staged packs and direct reads', () => {
   });
 
   test('a staged object is create-only, and an aborted one leaves nothing', async () => {
-    const storage = new LocalStorage(join(work, 'store'));
+    const storage = new LocalStorage(join(dir.path, 'store'));
     await storage.put('data/cd/taken', Uint8Array.of(1));
     const staged = await storage.stage('data');
     await staged.write(Uint8Array.of(1, 2, 3));
@@ -194,7 +182,7 @@ describe('local storage: staged packs and direct reads', () => {
     const aborted = await storage.stage('data');
     await aborted.write(Uint8Array.of(4));
     await aborted.abort();
-    expect((await readdir(join(work, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect((await readdir(join(dir.path, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 });
 
@@ -211,7 +199,7 @@ describe('backup and restore paths', () => {
   });
 
   test.each([1, 2])('round trip with %i pack worker(s), small packs, forwards and a file spanning many packs', async (workers) => {
-    const source = join(work, 'source');
+    const source = join(dir.path, 'source');
     await mkdir(join(source, 'media'), { recursive: true });
     const big = randomBytes(3_000_000);
     await writeFile(join(source, 'big.bin'), big);
@@ -219,13 +207,13 @@ describe('backup and restore paths', () => {
     await writeFile(join(source, 'media', 'forward.jpg'), big.subarray(0, 9000));
     await writeFile(join(source, 'notes.txt'), 'text '.repeat(40_000));
     await writeFile(join(source, 'empty'), '');
-    const storage = new LocalStorage(join(work, 'repo'));
+    const storage = new LocalStorage(join(dir.path, 'repo'));
     const repository = await Repository.init(storage, first, { codec: zstdCodec(), packSize: 256 * 1024, params });
     const { snapshot } = await backup(repository, [source], { workers });
-    const report = await restoreSnapshot(repository, snapshot, join(work, 'target'), { workers });
+    const report = await restoreSnapshot(repository, snapshot, join(dir.path, 'target'), { workers });
     expect(report.failures).toEqual([]);
     for (const name of ['big.bin', 'media/photo.jpg', 'media/forward.jpg', 'notes.txt', 'empty']) {
-      expect(Buffer.compare(await readFile(join(work, 'target', 'source', name)), await readFile(join(source, name))), name).toBe(0);
+      expect(Buffer.compare(await readFile(join(dir.path, 'target', 'source', name)), await readFile(join(source, name))), name).toBe(0);
     }
   });
 });
