@@ -129,7 +129,13 @@ export class Session {
       `and confirm only if it shows the code:  ${request.code}`,
       `Waiting for your confirmation (until ${until}; Ctrl-C stops)…`,
     ]);
-    await client.waitForStepUp(api, request.id, { intervalMs: STEP_UP_POLL_MS });
+    // Stopped with Ctrl-C meanwhile: withdraw the request, so nobody confirms one nobody waits for.
+    const withdraw = onCleanup(() => client.cancelStepUp(api, request.id).catch(() => undefined));
+    try {
+      await client.waitForStepUp(api, request.id, { intervalMs: STEP_UP_POLL_MS });
+    } finally {
+      withdraw();
+    }
     this.out.info('Confirmed.');
   }
 

@@ -63,7 +63,7 @@ async function ageStepUps(): Promise<void> {
 }
 
 /** Runs coffer and resolves `prompt` with the page address and code as soon as it prints them on stderr. */
-function runUntilPrompt(args: readonly string[], env: Env, json: boolean): { prompt: Promise<{ url: string; code: string }>; done: Promise<Result> } {
+function runUntilPrompt(args: readonly string[], env: Env, json: boolean): { child: ReturnType<typeof spawnCoffer>; prompt: Promise<{ url: string; code: string }>; done: Promise<Result> } {
   const child = spawnCoffer(args, env);
   const done = collect(child);
   let seen = '';
@@ -83,7 +83,7 @@ function runUntilPrompt(args: readonly string[], env: Env, json: boolean): { pro
       reject(new Error(`coffer exited (${String(result.code)}) without asking for a confirmation:\n${result.stderr}`));
     });
   });
-  return { prompt, done };
+  return { child, prompt, done };
 }
 
 async function openConfirmationPage(url: string): Promise<string> {
@@ -175,5 +175,16 @@ describe('step-up confirmed with a passkey in a browser', () => {
     await tab.page.reload();
     expect(await statusOnPage('denied')).toContain('Declined');
     expect(await tab.page.locator('#request').isHidden()).toBe(true);
+  });
+
+  test('Ctrl-C while waiting withdraws the request: the page then has nothing to confirm', async () => {
+    await ageStepUps();
+    const run = runUntilPrompt(['forget', '--keep-last', '1', '--prune'], passwordOnly(), false);
+    const { url } = await run.prompt;
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+    await tab.page.goto(url);
+    expect(await statusOnPage('denied')).toContain('stopped waiting');
+    expect(await snapshotCount()).toBe(2);
   });
 });

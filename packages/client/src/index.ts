@@ -36,4 +36,4 @@ export {
   type ShareInfo,
   type SlotIdInput,
 } from './passkeys.ts';
-export { requestStepUp, waitForStepUp, type StepUpRequestInfo, type StepUpRequestStatus, type WaitOptions } from './step-up-request.ts';
+export { cancelStepUp, requestStepUp, waitForStepUp, type StepUpRequestInfo, type StepUpRequestStatus, type WaitOptions } from './step-up-request.ts';

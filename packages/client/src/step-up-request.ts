@@ -16,11 +16,16 @@ export interface StepUpRequestInfo {
   readonly expiresAt: number;
 }
 
-export type StepUpRequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+export type StepUpRequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired';
 
 /** Asks the server for a confirmation request; `action` says on the page what it is for. */
 export function requestStepUp(api: CofferApi, action?: string): Promise<StepUpRequestInfo> {
   return api.request<StepUpRequestInfo>('POST', '/step-up-requests', action === undefined ? {} : { action });
+}
+
+/** Withdraws a pending request (the device stopped waiting); only the session that asked may. */
+export async function cancelStepUp(api: CofferApi, id: string): Promise<void> {
+  await api.request('DELETE', `/step-up-requests/${encodeURIComponent(id)}`);
 }
 
 export interface WaitOptions {
@@ -42,6 +47,7 @@ export async function waitForStepUp(api: CofferApi, id: string, options: WaitOpt
     if (status === 'approved') return;
     if (status === 'denied') throw new CofferError('E_STEP_UP_DECLINED', 'the confirmation was declined on the confirmation page');
     if (status === 'expired') throw new CofferError('E_STEP_UP_REQUIRED', 'nobody confirmed in time; the confirmation request expired');
+    if (status === 'cancelled') throw new CofferError('E_STEP_UP_REQUIRED', 'the confirmation request was withdrawn');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, intervalMs);
       options.signal?.addEventListener(

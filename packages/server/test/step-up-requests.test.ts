@@ -148,6 +148,17 @@ describe.each(DIALECTS)('step-up requests on %s', (dialect) => {
     expect((await approve(second.id, ida.auth.assert(challenge))).body.error?.code).toBe('E_CONFLICT');
   });
 
+  test.skipIf(skip)('the asking session, and only it, can withdraw a pending request', async () => {
+    const kim = await staleAccount('kim');
+    const request = await create(kim.token);
+    const other = await api.signIn(kim.auth);
+    expect((await api.call('DELETE', `/step-up-requests/${request.id}`)).body.error?.code).toBe('E_UNAUTHENTICATED');
+    expect((await api.call('DELETE', `/step-up-requests/${request.id}`, undefined, other.token)).body.error?.code).toBe('E_FORBIDDEN');
+    expect(ok(await api.call<View>('DELETE', `/step-up-requests/${request.id}`, undefined, kim.token)).status).toBe('cancelled');
+    expect((await api.call('POST', `/step-up-requests/${request.id}/options`)).body.error?.code).toBe('E_CONFLICT');
+    expect((await api.call('DELETE', `/step-up-requests/${request.id}`, undefined, kim.token)).body.error?.code).toBe('E_CONFLICT');
+  });
+
   test.skipIf(skip)('bad input: no session, no passkey, unknown or malformed ids, oversized fields', async () => {
     expect((await api.call('POST', '/step-up-requests', {})).body.error?.code).toBe('E_UNAUTHENTICATED');
     const jay = await api.registerAccount({ username: 'jay' });

@@ -12,7 +12,7 @@ import { nowMs } from '../db/db.ts';
  * checks so that a stolen session cannot borrow their passkey through a link
  * sent to them.
  */
-export type StepUpRequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+export type StepUpRequestStatus = 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired';
 
 export interface StepUpRequest {
   readonly id: string;
@@ -37,7 +37,7 @@ interface Row {
   action: string;
   device: string;
   client_address: string;
-  status: 'pending' | 'approved' | 'denied';
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
   credential_id: string | null;
   created_at: number;
   expires_at: number;
@@ -125,7 +125,7 @@ export async function stepUpRequestById(db: Queryable, id: string): Promise<Step
  * `status`, once: of two concurrent decisions exactly one changes the row.
  * Returns the decided request, or undefined when it was no longer pending.
  */
-export async function decideStepUpRequest(db: Queryable, id: string, status: 'approved' | 'denied', credentialId: string | null): Promise<StepUpRequest | undefined> {
+export async function decideStepUpRequest(db: Queryable, id: string, status: 'approved' | 'denied' | 'cancelled', credentialId: string | null): Promise<StepUpRequest | undefined> {
   const now = nowMs();
   const row = await db.one<Row>(
     `UPDATE step_up_requests SET status = ?, credential_id = ?, decided_at = ?

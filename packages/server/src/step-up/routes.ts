@@ -31,7 +31,7 @@ const requestViewSchema = {
     id: { type: 'string' },
     code: { type: 'string' },
     action: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] },
+    status: { type: 'string', enum: ['pending', 'approved', 'denied', 'cancelled', 'expired'] },
     device: { type: 'string' },
     clientAddress: { type: 'string' },
     createdAt: { type: 'number' },
@@ -162,6 +162,26 @@ export function stepUpRequestRoutes(app: FastifyInstance, ctx: PasskeyContext): 
         return decided;
       });
       return view(ctx, approved);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/step-up-requests/:id',
+    {
+      schema: {
+        summary: 'Withdraw a pending step-up request (the asking device stopped waiting)',
+        tags: ['step-up'],
+        security: [{ cookie: [] }, { bearer: [] }],
+        params: idParams,
+        response: { 200: requestViewSchema, '4xx': errorBodySchema },
+      },
+    },
+    async (request) => {
+      const session = await requireSession(ctx, request);
+      const pending = await pendingRequest(ctx, request.params.id);
+      // Only the session that asked may withdraw: anyone else with the address can only decline.
+      if (pending.sessionId !== session.id) apiError('E_FORBIDDEN', 'Only the session that asked can withdraw this request.');
+      return view(ctx, (await decideStepUpRequest(ctx.db, pending.id, 'cancelled', null)) ?? alreadyDecided());
     },
   );
 

@@ -29,6 +29,7 @@ async function call(method, path, body) {
 const OUTCOME = {
   approved: ['Confirmed. You can close this page and go back to your device.', 'done'],
   denied: ['Declined. The device that asked was told no. If it was not you, sign that device out in your account’s sessions.', 'denied'],
+  cancelled: ['The device that asked has stopped waiting: there is nothing to confirm.', 'denied'],
   expired: ['This request has expired. Ask again from your device if you still need to.', 'denied'],
 };
 
