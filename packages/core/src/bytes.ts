@@ -2,6 +2,14 @@
 import { fail } from './errors.ts';
 
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  return joinBytes(parts);
+}
+
+/**
+ * concatBytes for an array of parts: a pack of small blobs (SQLite pages, WAL frame headers) has
+ * tens of thousands of frames, more than a call's argument list holds.
+ */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);

@@ -1,5 +1,5 @@
 export * from './errors.ts';
-export { ByteReader, ByteWriter, assertBytes, concatBytes, constantTimeEqual, fromHex, toHex, wipe } from './bytes.ts';
+export { ByteReader, ByteWriter, assertBytes, concatBytes, constantTimeEqual, fromHex, joinBytes, toHex, wipe } from './bytes.ts';
 export * from './labels.ts';
 export {
   AES_256_KEY_BYTES,

@@ -14,7 +14,7 @@ import { type KeyObject, createHmac } from 'node:crypto';
 import type { Repository } from '../repo/repository.ts';
 import type { PackPipeline } from './pack-pipeline.ts';
 import type { SharedRing } from './shared-ring.ts';
-import { joinBytes } from '../repo/pack.ts';
+import { joinBytes } from '@coffer/core';
 
 const ID_BYTES = 32;
 /** Below this much work queued at the workers, a piece is MACed by a worker even when the main thread could. */

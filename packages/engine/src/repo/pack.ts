@@ -11,7 +11,7 @@
  * repeats it, and the header exists so `check` and index recovery can work from
  * packs alone. The pack's storage name is the SHA-256 of its bytes.
  */
-import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, concatBytes, fail, randomBytes, toHex } from '@coffer/core';
+import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, concatBytes, fail, joinBytes, randomBytes, toHex } from '@coffer/core';
 import { BLOB_TYPE_CODES, type BlobType, blobTypeFromCode } from './blob.ts';
 import { OBJECT_SALT_BYTES, objectKey } from './object-key.ts';
 import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
@@ -100,22 +100,6 @@ export class PackBuilder {
     frames.push(headerFrame, length);
     return { bytes: joinBytes(frames), entries: this.entries };
   }
-}
-
-/**
- * Concatenates without spreading the parts into arguments: a pack of small blobs (SQLite pages,
- * WAL frame headers) has tens of thousands of frames, more than a call's argument list holds.
- */
-export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** Writes one 45-byte entry (type ‖ id ‖ offset ‖ length ‖ raw_length) at `at`; returns the offset after it. */
