@@ -29,7 +29,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
 const TUNED = 'COFFER_TUNED_PROCESS';
 if (process.env[TUNED] !== '1' && process.env.COFFER_NO_REEXEC !== '1' && typeof process.execve === 'function') {
   const env = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072', ...process.env, [TUNED]: '1' };
-  const flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=2'];
+  const userSet = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || (process.env.NODE_OPTIONS ?? '').includes('--max-semi-space-size');
+  const flags = userSet ? [] : ['--max-semi-space-size=2'];
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], env);
 }
 
