@@ -4,16 +4,20 @@
  * range once, whatever number of files (forwards, repeated pages) use its blobs; consecutive
  * blobs with small gaps between them share a read.
  *
- * Blobs are kept in typed arrays (about 70 bytes each): a database cut into pages has a blob
- * per 4 KiB, and objects per blob and per use held a restore's heap at a hundred MiB.
+ * Blobs are kept in typed arrays (about 36 bytes each, uses 16): a database cut into pages has a
+ * blob per 4 KiB, and objects per blob and per use held a restore's heap at a hundred MiB. A blob's
+ * id is not copied: the plan keeps its index row (the index holds the id already).
  */
+import type { BlobIndex } from '../repo/blob-index.ts';
 import type { Repository } from '../repo/repository.ts';
 
 const ID_BYTES = 32;
 
 /** Blobs to read and where each one's plaintext goes. */
 export class PlannedBlobs {
-  ids = new Uint8Array(ID_BYTES * 1024);
+  readonly #index: Pick<BlobIndex, 'idAt'>;
+  /** Per blob: its row in the index, which holds its id. */
+  row = new Int32Array(1024);
   /** Per blob: its frame's offset and length in its pack, and its plaintext length. */
   offset = new Uint32Array(1024);
   length = new Uint32Array(1024);
@@ -27,8 +31,13 @@ export class PlannedBlobs {
   count = 0;
   uses = 0;
 
+  constructor(index: Pick<BlobIndex, 'idAt'>) {
+    this.#index = index;
+  }
+
+  /** The blob's id (a view into the index). */
   id(blob: number): Uint8Array {
-    return this.ids.subarray(ID_BYTES * blob, ID_BYTES * (blob + 1));
+    return this.#index.idAt(this.row[blob] as number);
   }
 
   /** The uses of a blob: [file, position] pairs. */
@@ -36,16 +45,16 @@ export class PlannedBlobs {
     for (let use = this.firstUse[blob] as number; use >= 0; use = this.useNext[use] as number) yield [this.useFile[use] as number, this.usePosition[use] as number];
   }
 
-  add(id: Uint8Array, offset: number, length: number, raw: number): number {
+  add(row: number, offset: number, length: number, raw: number): number {
     const blob = this.count++;
     if (blob === this.offset.length) {
-      this.ids = grow(this.ids, 2 * this.ids.length);
+      this.row = grow(this.row, 2 * blob);
       this.offset = grow(this.offset, 2 * blob);
       this.length = grow(this.length, 2 * blob);
       this.raw = grow(this.raw, 2 * blob);
       this.firstUse = grow(this.firstUse, 2 * blob);
     }
-    this.ids.set(id, ID_BYTES * blob);
+    this.row[blob] = row;
     this.offset[blob] = offset;
     this.length[blob] = length;
     this.raw[blob] = raw;
@@ -98,7 +107,7 @@ const GAP_BYTES = 256 * 1024;
 /** Builds a plan file by file: each file's ids are needed only while it is added. */
 export class ReadPlanner {
   readonly #repository: Repository;
-  readonly #blobs = new PlannedBlobs();
+  readonly #blobs: PlannedBlobs;
   /** Plan blob number by index row, +1 (0: not planned yet). */
   #planned: Int32Array;
   readonly #packs = new Map<string, { salt: Uint8Array; blobs: number[] }>();
@@ -106,6 +115,7 @@ export class ReadPlanner {
 
   constructor(repository: Repository) {
     this.#repository = repository;
+    this.#blobs = new PlannedBlobs(repository.index);
     this.#planned = new Int32Array(repository.index.rows);
   }
 
@@ -124,7 +134,7 @@ export class ReadPlanner {
       let blob = (this.#planned[row] ?? 0) - 1;
       if (blob < 0) {
         const location = index.at(row);
-        blob = blobs.add(id, location.offset, location.length, location.rawLength);
+        blob = blobs.add(row, location.offset, location.length, location.rawLength);
         this.#planned[row] = blob + 1;
         let pack = this.#packs.get(location.pack.id);
         if (!pack) {

@@ -117,6 +117,11 @@ export class BlobIndex {
     return row >= 0 && (this.#pack[row] as number) >= 0 ? row : -1;
   }
 
+  /** The id of a row (a view: valid until the index next grows). */
+  idAt(row: number): Uint8Array {
+    return this.#table.idOf(row);
+  }
+
   /** Rows in use (an upper bound for row numbers). */
   get rows(): number {
     return this.#table.size;
