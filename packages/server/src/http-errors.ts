@@ -23,6 +23,13 @@ const STATUS: Partial<Record<CofferErrorCode, number>> = {
   E_STORAGE_FULL: 507,
 };
 
+/**
+ * Failures of the server's own blob storage (S3 or disk), not of the request: retries used up,
+ * a permanent backend error, the server's credentials refused. The client gets a 503 it may retry
+ * and a generic message; the detail, which may name buckets or paths, goes to the log.
+ */
+const BACKEND_FAILURES = new Set<CofferErrorCode>(['E_STORAGE_UNAVAILABLE', 'E_STORAGE_FAILED', 'E_STORAGE_DENIED']);
+
 /** Throws the API error `code`; route handlers use it so every failure has a stable code. */
 export function apiError(code: CofferErrorCode, message: string): never {
   throw new CofferError(code, message);
@@ -48,6 +55,10 @@ export const errorBodySchema = {
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isCofferError(error) && BACKEND_FAILURES.has(error.code)) {
+      request.log.error({ err: error }, 'blob storage failed');
+      return reply.status(503).send({ error: { code: 'E_STORAGE_UNAVAILABLE', message: 'The server could not reach its storage; try again later.' } });
+    }
     if (isCofferError(error)) {
       const status = STATUS[error.code] ?? 400;
       if (status >= 500) request.log.error({ err: error }, 'request failed');

@@ -16,7 +16,7 @@ import { purgeExpired } from '../src/store/purge.ts';
 import { LocalBlobStore } from '../src/store/local-blob-store.ts';
 import { readSecurityLog } from '../src/security-log/security-log.ts';
 import { startS3rver, type RunningS3rver } from '../../engine/test/s3rver-server.ts';
-import { startFaultProxy, type FaultProxy } from '../../engine/test/storage-fault-proxy.ts';
+import { s3Error, startFaultProxy, type FaultAction, type FaultProxy } from '../../engine/test/storage-fault-proxy.ts';
 import { collect, expectBytes, expectCode, pattern, storageConformance } from '../../engine/test/storage-conformance.ts';
 import { DIALECTS, postgresReachable } from './databases.ts';
 import { startTestServer, type TestServer } from './harness.ts';
@@ -199,4 +199,54 @@ describe('backup store on S3-compatible blobs (s3rver behind a faulty proxy)', (
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(join(server.config.dataDir, 'spool')).catch(() => [])).toEqual([]);
   });
+});
+
+describe('backup store whose S3 backend fails for good', () => {
+  let server: TestServer;
+  let s3: RunningS3rver | undefined;
+  let proxy: FaultProxy | undefined;
+  let dir: string;
+  let answer: FaultAction = 'pass';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-store-s3-down-'));
+    s3 = await startS3rver(dir);
+    expect((await fetch(`http://127.0.0.1:${String(s3.port)}/secret-bucket-name`, { method: 'PUT' })).status).toBe(200);
+    proxy = await startFaultProxy(s3.port, () => answer);
+    server = await startTestServer('sqlite', {
+      COFFER_BLOB_STORE: 's3://secret-bucket-name/coffer',
+      COFFER_S3_ENDPOINT: `http://127.0.0.1:${String(proxy.port)}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    await server.listen();
+  });
+  afterAll(async () => {
+    await server.close();
+    await proxy?.close();
+    await s3?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // Retries used up (503s) and refused credentials (403) are the server's failure, not the
+  // request's: a 503 the client may retry, a message that names no bucket or key, nothing stored.
+  for (const [label, fault] of [
+    ['every request answered 503', { status: 503, body: '' }],
+    ['credentials refused', s3Error(403, 'AccessDenied')],
+  ] as const) {
+    test(`${label}: 503 E_STORAGE_UNAVAILABLE, generic message, nothing stored`, async () => {
+      const { token } = await signedIn(server, { steppedUp: false });
+      answer = fault;
+      const response = await fetch(`${server.origin}/api/v1/store/objects/data/ab/down`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        body: pattern(1000, 3),
+      });
+      answer = 'pass';
+      expect(response.status).toBe(503);
+      const text = await response.text();
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'E_STORAGE_UNAVAILABLE' } });
+      expect(text).not.toMatch(/secret-bucket-name|data\/ab\/down|coffer\//);
+      expect(await driver(server, token).stat('data/ab/down')).toBeUndefined();
+    });
+  }
 });
