@@ -1,6 +1,6 @@
 /**
  * Remembers, per repository, the newest config and snapshot this device has
- * verified (format.md §5.3, §10.8), in one small JSON file per repository.
+ * verified (format.md §5.3, §9.8), in one small JSON file per repository.
  * Written atomically (temporary file, fsync, rename), so a crash never leaves a
  * half-written state that would disable rollback detection.
  */

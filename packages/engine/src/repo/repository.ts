@@ -50,7 +50,7 @@ export interface RepositoryParams {
 
 export const DEFAULT_PARAMS: RepositoryParams = { chunker: { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 } };
 
-/** What a client remembers per repository to refuse rollbacks (format.md §5.3, §10.8). */
+/** What a client remembers per repository to refuse rollbacks (format.md §5.3, §9.8). */
 export interface FreshnessState {
   readonly configGeneration: number;
   readonly configMac: string;
