@@ -1,5 +1,5 @@
 /**
- * format.md §9.12 and its vectors agree. Each vector is checked twice: against a plain reading
+ * format.md §9.5 (pack ids), §9.12 and their vectors agree. Each vector is checked twice: against a plain reading
  * of the section written here (no library code), and against the library — the chunker that
  * backups use, the list decoder and the list writer. The committed files must be exactly what
  * format-vectors.ts writes, so a changed vector is a visible change.
@@ -13,6 +13,8 @@ import { Chunker, GearBoundaries, deriveChunkerParams } from '../src/chunker/chu
 import { SqliteAwareBoundaries, detectSqlite } from '../src/chunker/sqlite.ts';
 import type { BlobType } from '../src/repo/blob.ts';
 import { decodeContentList, saveContent } from '../src/repo/content-list.ts';
+import { webBulkCrypto } from '../src/repo/bulk-crypto.ts';
+import { packId } from '../src/repo/pack.ts';
 import { VECTOR_DIR, engineVectors, serialize } from './format-vectors.ts';
 
 type Fields = ReadonlyMap<string, string>;
@@ -75,6 +77,29 @@ function specList(bytes: Buffer): { code: string } | { level: number; ids: strin
   return { level, ids: Array.from({ length: count }, (_, i) => bytes.subarray(8 + 32 * i, 40 + 32 * i).toString('hex')) };
 }
 
+/** §9.5 pack id, read plainly; returns the error code a reader must give, or the id. */
+function specPackId(pack: Buffer): { code: string } | { id: string } {
+  if (pack.length < 41) return { code: 'E_TRUNCATED' };
+  if (pack.subarray(0, 4).toString('latin1') !== 'CFPK') return { code: 'E_FORMAT' };
+  const version = pack[4];
+  if (version !== 1 && version !== 2) return { code: 'E_UNSUPPORTED_VERSION' };
+  const headerStart = pack.length - 4 - pack.readUInt32BE(pack.length - 4);
+  if (headerStart < 37) return { code: 'E_FORMAT' };
+  const hash = createHash('sha256');
+  if (version === 1) hash.update(pack);
+  else hash.update(pack.subarray(0, 37)).update(pack.subarray(headerStart));
+  return { id: hash.digest('hex') };
+}
+
+async function codeOfAsync(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+    return 'success';
+  } catch (error) {
+    return error instanceof CofferError ? error.code : `UNTYPED ${String(error)}`;
+  }
+}
+
 function codeOf(run: () => unknown): string {
   try {
     run();
@@ -108,6 +133,17 @@ describe('engine vectors', () => {
     const chunker = new Chunker(new SqliteAwareBoundaries(gear));
     const lengths = [...chunker.push(file.subarray(0, 7)), ...chunker.push(file.subarray(7)), ...chunker.finish()].map((c) => c.length);
     expect(lengths.join(',')).toBe(field(fields, 'chunks'));
+  });
+
+  test.each(kind('pack-id'))('$name', async ({ fields }) => {
+    const pack = Buffer.from(field(fields, 'pack'), 'hex');
+    const spec = specPackId(pack);
+    const expected = field(fields, 'expect');
+    expect('code' in spec ? spec.code : 'success').toBe(expected);
+    expect(await codeOfAsync(() => packId(pack, 'vector', webBulkCrypto))).toBe(expected);
+    if ('code' in spec) return;
+    expect(spec.id).toBe(field(fields, 'id'));
+    expect(await packId(pack, 'vector', webBulkCrypto)).toBe(field(fields, 'id'));
   });
 
   test.each(kind('content-list'))('$name', ({ fields }) => {

@@ -1,5 +1,5 @@
 /**
- * The engine's test vectors for format.md §9.12 (SQLite boundaries, content lists), in the vector
+ * The engine's test vectors for format.md §9.5 (pack ids) and §9.12 (SQLite boundaries, content lists), in the vector
  * file format of format.md §10. Every vector is fixed bytes chosen here, so the files never change
  * unless this list does:
  *
@@ -70,6 +70,32 @@ function shape(chunks: number): Vector {
   ];
 }
 
+/**
+ * A pack's bytes for the id rule (key-free, so the frames are stand-in bytes): preamble with
+ * `version` and a fixed salt, `blobs` bytes of blob frames, a header frame of `header` bytes and
+ * the header length (`declared`, when given, in place of the true one).
+ */
+function packBytes(version: number, blobs: number, header: number, declared?: number, magic = 'CFPK'): Uint8Array {
+  const fill = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => (seed + 7 * i) & 255);
+  return Uint8Array.from([...ascii(magic), version, ...Array<number>(32).fill(0x5a), ...fill(blobs, 1), ...fill(header, 2), ...u32(declared ?? header)]);
+}
+
+function packVector(description: string, pack: Uint8Array, expect: string, hashed?: Uint8Array): Vector {
+  return [
+    ['kind', 'pack-id'],
+    ['description', description],
+    ['pack', hex(pack)],
+    ['expect', expect],
+    ...(hashed ? ([['id', createHash('sha256').update(hashed).digest('hex')]] as const) : []),
+  ];
+}
+
+/** Version 2: SHA-256 of the first 37 bytes ‖ the header frame ‖ the header length. */
+function packV2(description: string, blobs: number, header: number): Vector {
+  const pack = packBytes(2, blobs, header);
+  return packVector(description, pack, 'success', Uint8Array.from([...pack.subarray(0, 37), ...pack.subarray(37 + blobs)]));
+}
+
 export function engineVectors(): Map<string, Vector> {
   const ids3 = [id(1), id(2), id(3)];
   return new Map<string, Vector>([
@@ -85,6 +111,13 @@ export function engineVectors(): Map<string, Vector> {
     ['sqlite-wal-bad-version.vector', boundaries('a log magic with another format version: not SQLite', walHead(0x377f0682, 4096, 3007001), 4096, 'other', 0, [])],
     ['sqlite-wal-big-page.vector', boundaries('a log page size of 131072: not SQLite', walHead(0x377f0682, 131072), 4096, 'other', 0, [])],
     ['sqlite-not-sqlite.vector', boundaries('a zip file', Uint8Array.from([...ascii('PK'), 3, 4, ...Array<number>(20).fill(0)]), 4096, 'other', 0, [])],
+    ['pack-id-v2.vector', packV2('version 2: two blob frames (90 bytes) and a 77-byte header frame; the blob frames are not hashed', 90, 77)],
+    ['pack-id-v2-no-blobs.vector', packV2('version 2 with no blob frame: the header frame right after the preamble', 0, 33)],
+    ['pack-id-v1.vector', packVector('version 1: the SHA-256 of every byte', packBytes(1, 90, 77), 'success', packBytes(1, 90, 77))],
+    ['pack-id-version-3.vector', packVector('version 3', packBytes(3, 90, 77), 'E_UNSUPPORTED_VERSION')],
+    ['pack-id-bad-magic.vector', packVector('another magic', packBytes(2, 90, 77, undefined, 'CFPX'), 'E_FORMAT')],
+    ['pack-id-truncated.vector', packVector('40 bytes: shorter than a preamble and a header length', packBytes(2, 0, 3).subarray(0, 40), 'E_TRUNCATED')],
+    ['pack-id-header-too-long.vector', packVector('a header length that reaches into the preamble', packBytes(2, 10, 20, 31), 'E_FORMAT')],
     ['content-list-level0.vector', list(listBytes(0, 3, ids3), 'a level-0 list of three data blob ids', 'success', 0, ids3)],
     ['content-list-level7.vector', list(listBytes(7, 1, [id(4)]), 'the highest level, one id', 'success', 7, [id(4)])],
     ['content-list-bad-magic.vector', list(listBytes(0, 1, [id(5)], 'CFLS'), 'another magic', 'E_FORMAT')],

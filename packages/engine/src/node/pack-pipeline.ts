@@ -9,7 +9,6 @@
  * on the disks measured, eight concurrent fsyncs of 16 MiB finish four times sooner than one
  * after another. Memory is bounded by the ring and the workers' segment slots.
  */
-import { type Hash, createHash } from 'node:crypto';
 import { LABELS } from '@coffer/core';
 import { MAX_PACK_ENTRIES, packName } from '../repo/pack.ts';
 import type { StagedObject } from '../repo/pack-upload.ts';
@@ -25,8 +24,6 @@ export interface PipelineOptions {
 
 interface Upload {
   readonly staged: Promise<StagedObject>;
-  /** The pack's SHA-256 so far: its name, once the last segment is in. */
-  readonly hash: Hash;
   /** The pack's segment writes, in flight together. */
   readonly writes: Promise<void>[];
 }
@@ -58,8 +55,8 @@ export class PackPipeline {
       segment: (worker, pack, slot, bytes) => {
         this.#segment(worker, pack, slot, bytes);
       },
-      packed: (worker, pack, salt, entries) => {
-        this.#packed(worker, pack, salt, entries);
+      packed: (worker, pack, id, salt, entries) => {
+        this.#packed(worker, pack, id, salt, entries);
       },
     };
   }
@@ -105,11 +102,9 @@ export class PackPipeline {
     if (!upload) {
       const staged = this.#repository.openPackUpload();
       void staged.catch(() => undefined);
-      upload = { staged, hash: createHash('sha256'), writes: [] };
+      upload = { staged, writes: [] };
       this.#uploads.set(key, upload);
     }
-    // Hashed here, in order, while the slot still holds the bytes (the worker is the busier thread).
-    upload.hash.update(bytes);
     // Issued in order (callbacks on one promise run in the order they were added), so each
     // segment lands after the one before; the writes themselves run at once.
     // Slots are 4 KiB-aligned in page-aligned shared memory and 1 MiB long: direct I/O may round the last piece up.
@@ -120,7 +115,7 @@ export class PackPipeline {
     this.#track(write);
   }
 
-  #packed(worker: number, pack: number, salt: Uint8Array, entries: Uint8Array): void {
+  #packed(worker: number, pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void {
     const key = `${String(worker)}:${String(pack)}`;
     const upload = this.#uploads.get(key);
     if (!upload) {
@@ -128,7 +123,6 @@ export class PackPipeline {
       return;
     }
     this.#uploads.delete(key);
-    const id = upload.hash.digest('hex');
     this.#track(
       (async () => {
         await Promise.all(upload.writes);

@@ -77,8 +77,8 @@ export interface OpenFailure {
 export type FromPackWorker =
   /** The next `length` bytes of pack `pack` (numbered per worker) lie in segment slot `slot`; the main thread frees the slot once written. */
   | { readonly op: 'segment'; readonly pack: number; readonly slot: number; readonly length: number }
-  /** Pack `pack` is complete (its segments were all sent): its salt and its header's entries (45 bytes each). */
-  | { readonly op: 'packed'; readonly pack: number; readonly salt: Uint8Array; readonly entries: Uint8Array }
+  /** Pack `pack` is complete (its segments were all sent): its id (hex), salt and its header's entries (45 bytes each). */
+  | { readonly op: 'packed'; readonly pack: number; readonly id: string; readonly salt: Uint8Array; readonly entries: Uint8Array }
   /** The ids of a hash request's blobs, 32 bytes each, in order. */
   | { readonly op: 'hashed'; readonly seq: number; readonly ids: Uint8Array }
   /** A store request is done: the ring regions it read may be reused. */

@@ -52,8 +52,8 @@ const sink = {
   segment(pack: number, slot: number, length: number): void {
     post({ op: 'segment', pack, slot, length });
   },
-  packed(pack: number, salt: Uint8Array, entries: Uint8Array): void {
-    post({ op: 'packed', pack, salt, entries });
+  packed(pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void {
+    post({ op: 'packed', pack, id, salt, entries });
   },
 };
 

@@ -37,7 +37,7 @@ const SEGMENTS_PER_WORKER = 8;
 export interface PackEvents {
   /** Bytes of a pack: `bytes` is a view of shared memory, valid until freeSegment(worker, slot). */
   segment(worker: number, pack: number, slot: number, bytes: Uint8Array): void;
-  packed(worker: number, pack: number, salt: Uint8Array, entries: Uint8Array): void;
+  packed(worker: number, pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void;
 }
 
 export type WorkerSettings = Omit<PackWorkerInit, 'op' | 'segments' | 'segmentBytes' | 'segmentCount' | 'control'>;
@@ -165,7 +165,7 @@ export class PackWorkers {
         return;
       }
       case 'packed':
-        this.#events?.packed(worker, message.pack, message.salt, message.entries);
+        this.#events?.packed(worker, message.pack, message.id, message.salt, message.entries);
         return;
       default:
         break;

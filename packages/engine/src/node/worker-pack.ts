@@ -4,15 +4,16 @@
  *   pack = "CFPK" ‖ version:u8 (1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
  *
  * Its bytes are written into segment slots of shared memory, and each full slot is announced to
- * the main thread, which hashes it (the pack's name is its SHA-256), writes it to storage and
- * frees the slot. (Hashing here made the worker the busier thread by far.) When
- * every slot is taken the worker waits (Atomics.wait) for the main thread to free one: the
+ * the main thread, which writes it to storage and frees the slot. The pack's id — the SHA-256 of
+ * its preamble, header frame and header length (format.md §9.5) — is computed here at the end.
+ * When every slot is taken the worker waits (Atomics.wait) for the main thread to free one: the
  * writes, not a buffer that grows, set the pace.
  */
-import { type KeyObject, randomFillSync } from 'node:crypto';
+import { type KeyObject, createHash, randomFillSync } from 'node:crypto';
 import { objectKey, sealFrame } from './worker-frames.ts';
 
-const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 1);
+/** "CFPK" ‖ version 2 (format.md §9.5). */
+const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 2);
 const SALT_BYTES = 32;
 export const ENTRY_BYTES = 45;
 
@@ -58,7 +59,8 @@ export class SegmentSlots implements Slots {
 
 export interface PackSink {
   segment(pack: number, slot: number, length: number): void;
-  packed(pack: number, salt: Uint8Array, entries: Uint8Array): void;
+  /** Pack `pack` is complete: its id (hex), salt and header entries. */
+  packed(pack: number, id: string, salt: Uint8Array, entries: Uint8Array): void;
 }
 
 export class OpenPack {
@@ -120,7 +122,7 @@ export class OpenPack {
     this.count++;
   }
 
-  /** Seals the header (count ‖ entries) after the blobs, then its length; announces the pack. */
+  /** Seals the header (count ‖ entries) after the blobs, then its length; announces the pack with its id. */
   finish(headerLabel: Uint8Array): void {
     const header = new Uint8Array(4 + this.count * ENTRY_BYTES);
     new DataView(header.buffer).setUint32(0, this.count);
@@ -128,12 +130,17 @@ export class OpenPack {
     const aad = new Uint8Array(headerLabel.length + this.#preamble.length);
     aad.set(headerLabel);
     aad.set(this.#preamble, headerLabel.length);
-    const frameLength = sealFrame(this.key, undefined, header, aad, this.append);
+    const id = createHash('sha256').update(this.#preamble);
+    const frameLength = sealFrame(this.key, undefined, header, aad, (bytes) => {
+      id.update(bytes);
+      this.append(bytes);
+    });
     const tail = new Uint8Array(4);
     new DataView(tail.buffer).setUint32(0, frameLength);
+    id.update(tail);
     this.append(tail);
     this.#flush(false);
-    this.#sink.packed(this.number, this.salt, header.subarray(4));
+    this.#sink.packed(this.number, id.digest('hex'), this.salt, header.subarray(4));
   }
 
   /** Hands the filled part of the current slot to the main thread; takes a fresh slot if more will follow. */

@@ -3,9 +3,9 @@
  * `readData`, every blob's content. It collects every problem, each naming the
  * damaged object, instead of stopping at the first.
  */
-import { CofferError, fromHex, toHex } from '@coffer/core';
+import { CofferError, fromHex } from '@coffer/core';
 import { type BlobType, blobKey } from './blob.ts';
-import { packName, readPackHeader } from './pack.ts';
+import { packId, packName, readPackHeader } from './pack.ts';
 import type { Repository } from './repository.ts';
 import { decodeTree } from './tree.ts';
 import { expandContentList } from './content-list.ts';
@@ -113,7 +113,7 @@ export async function checkRepository(repository: Repository, options: CheckOpti
       if (!storagePacks.has(name)) continue;
       try {
         const bytes = await repository.storage.get(name);
-        if (toHex(await repository.bulk.sha256(bytes)) !== pack.id) problems.push({ object: name, message: 'pack content does not match its name (damaged)', severity: 'error' });
+        if ((await packId(bytes, pack.id, repository.bulk)) !== pack.id) problems.push({ object: name, message: 'pack content does not match its name (damaged)', severity: 'error' });
         const header = await readPackHeader(repository.keys.blobEncryption, bytes, pack.id, repository.bulk);
         const indexed = new Set(pack.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));
         const inPack = new Set(header.entries.map((e) => `${blobKey(e.type, e.id)}@${String(e.offset)}+${String(e.length)}`));

@@ -1,6 +1,6 @@
 /**
- * Writing a pack while it is being built. A pack's name is the SHA-256 of its bytes, known only
- * once the last byte is written, so a plain `put` needs the whole pack in memory first: 16 MiB
+ * Writing a pack while it is being built. A pack's name comes from its header (format.md §9.5),
+ * known only once the last byte is written, so a plain `put` needs the whole pack in memory first: 16 MiB
  * per pack in flight. A storage that can stage (the local filesystem) takes the bytes as they
  * come, into a temporary object, and publishes it under its name at `commit` — create-only,
  * durable and atomic like `put`. Any other storage gets the bytes gathered and `put` at commit.

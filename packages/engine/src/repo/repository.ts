@@ -362,8 +362,7 @@ export class Repository {
   private async upload(builder: PackBuilder): Promise<void> {
     void this.track(
       (async () => {
-        const { bytes, entries } = await builder.finish();
-        const id = toHex(await this.bulk.sha256(bytes));
+        const { id, bytes, entries } = await builder.finish();
         await this.storage.put(packName(id), bytes);
         this.unindexed.push(toRawPack({ id, salt: builder.salt.slice(), entries }));
         if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
@@ -517,8 +516,7 @@ export class Repository {
     const written: IndexedPack[] = [];
     let builder: PackBuilder | undefined;
     const emit = async (done: PackBuilder): Promise<void> => {
-      const { bytes, entries } = await done.finish();
-      const id = toHex(await this.bulk.sha256(bytes));
+      const { id, bytes, entries } = await done.finish();
       await this.storage.put(packName(id), bytes);
       written.push({ id, salt: done.salt.slice(), entries });
     };
