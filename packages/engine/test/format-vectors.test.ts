@@ -91,13 +91,12 @@ function specPackId(pack: Buffer): { code: string } | { id: string } {
   return { id: hash.digest('hex') };
 }
 
-async function codeOfAsync(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-    return 'success';
-  } catch (error) {
-    return error instanceof CofferError ? error.code : `UNTYPED ${String(error)}`;
-  }
+function codeOfError(error: unknown): string {
+  return error instanceof CofferError ? error.code : `UNTYPED ${String(error)}`;
+}
+
+function codeOfAsync(run: () => Promise<unknown>): Promise<string> {
+  return run().then(() => 'success', codeOfError);
 }
 
 function codeOf(run: () => unknown): string {
@@ -105,7 +104,7 @@ function codeOf(run: () => unknown): string {
     run();
     return 'success';
   } catch (error) {
-    return error instanceof CofferError ? error.code : `UNTYPED ${String(error)}`;
+    return codeOfError(error);
   }
 }
 
