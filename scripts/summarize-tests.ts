@@ -23,7 +23,7 @@ if (file === undefined || !existsSync(file)) {
 }
 const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
 const skipped = report.numPendingTests + report.numTodoTests;
-console.log(`\nTest files: ${String(report.testResults.length)} (each core file runs once in Node and once in Chromium)`);
+console.log(`\nTest files: ${String(report.testResults.length)} (each core test file and the engine's portable ones run once in Node and once in Chromium)`);
 console.log(`Total: ${String(report.numPassedTests)} passed, ${String(report.numFailedTests)} failed, ${String(skipped)} skipped`);
 if (report.numPassedTests === 0) {
   console.error('summarize-tests: no test passed');

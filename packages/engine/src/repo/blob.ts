@@ -7,6 +7,7 @@
  *   payload = encoding:u8 (0 = stored, 1 = zstd) ‖ bytes
  */
 import { concatBytes, fail } from '@coffer/core';
+import { decompress as zstdDecompress } from 'fzstd';
 import { flatHex } from './hex.ts';
 
 export type BlobType = 'data' | 'tree';
@@ -21,7 +22,10 @@ export function blobTypeFromCode(code: number): BlobType {
 export const ENCODING_STORED = 0;
 export const ENCODING_ZSTD = 1;
 
-/** Compression is pluggable: Node uses zlib's zstd; a runtime without one stores blobs as they are. */
+/**
+ * Compression is pluggable: Node uses zlib's zstd (node/zstd-codec.ts); any other runtime gets
+ * portableCodec, which stores the blobs it writes as they are and reads zstd ones.
+ */
 export interface Codec {
   /** The zstd level it compresses at, for writers that compress elsewhere (Node's pack workers); absent: it never compresses. */
   readonly level?: number;
@@ -30,9 +34,20 @@ export interface Codec {
   decompress(data: Uint8Array, rawLength: number): Promise<Uint8Array>;
 }
 
-export const storeOnlyCodec: Codec = {
+/**
+ * The codec of runtimes without a native zstd (browsers): blobs it writes are stored as they are,
+ * which every reader accepts; zstd blobs written by Node are read with fzstd, a pure-JavaScript
+ * decoder — no WebAssembly to load, so it runs under the strictest page CSP. The output buffer is
+ * the indexed length: fzstd fills what fits (a longer frame is cut, a shorter one leaves zeros),
+ * so memory stays bounded by the authenticated index and any difference fails the blob-id check
+ * that follows every decode (Repository.openBlob).
+ */
+export const portableCodec: Codec = {
   compress: () => Promise.resolve(undefined),
-  decompress: () => fail('E_UNSUPPORTED_VERSION', 'this runtime cannot read zstd-compressed blobs'),
+  decompress: (data, rawLength) =>
+    new Promise<Uint8Array>((resolve) => {
+      resolve(zstdDecompress(data, new Uint8Array(rawLength)));
+    }).catch((error: unknown) => fail('E_FORMAT', `a zstd payload does not decompress (${error instanceof Error ? error.message : String(error)})`)),
 };
 
 export async function encodePayload(codec: Codec, plaintext: Uint8Array): Promise<Uint8Array> {

@@ -24,7 +24,7 @@ import {
 } from '@coffer/core';
 import type { Storage } from '../storage/storage.ts';
 import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
-import { type BlobType, type Codec, decodePayload, encodePayload, storeOnlyCodec } from './blob.ts';
+import { type BlobType, type Codec, decodePayload, encodePayload, portableCodec } from './blob.ts';
 import { BlobIndex, type IndexedPack, type RawPack, type RawIndexFile, openRawIndexFile, sealIndexFile, toRawPack } from './index-file.ts';
 import { PackBuilder, type PackEntry, blobAad, describeBlob, packKey, packName } from './pack.ts';
 import { type StagedObject, openPackUpload } from './pack-upload.ts';
@@ -114,7 +114,7 @@ export class Repository {
     this.#windows = new WindowCache(storage);
     this.unlocked = unlocked;
     this.keysValue = keys;
-    this.codec = options.codec ?? storeOnlyCodec;
+    this.codec = options.codec ?? portableCodec;
     this.packSize = options.packSize ?? DEFAULT_PACK_SIZE;
     this.freshness = options.freshness;
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
