@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CofferError, generateRecoveryKey } from '@coffer/core';
 import { MemoryStorage } from '../src/storage/memory.ts';
-import { Repository } from '../src/repo/repository.ts';
+import { type FreshnessState, Repository } from '../src/repo/repository.ts';
 import { checkRepository } from '../src/repo/check.ts';
 import { planForget } from '../src/repo/forget.ts';
 import { prune } from '../src/repo/prune.ts';
@@ -270,6 +270,24 @@ describe('damage and rollback', () => {
     // A device with no memory accepts it and can show what it restores.
     const fresh = await Repository.open(storage, secret, { freshness: new FileFreshnessStore(join(dir.path, 'other-state')) });
     expect((await fresh.findSnapshot('latest')).snapshot.seq).toBe(1);
+  });
+
+  test('the remembered state: a save removes temporary files a killed save left behind, not one in progress', async () => {
+    const state = join(dir.path, 'state');
+    const freshness = new FileFreshnessStore(state);
+    const id = '0123456789abcdef0123456789abcdef';
+    await mkdir(state, { recursive: true });
+    const stale = join(state, `${id}.json.deadbeef.tmp`);
+    const inProgress = join(state, `${id}.json.cafebabe.tmp`);
+    const otherRepository = join(state, `${'f'.repeat(32)}.json.deadbeef.tmp`);
+    for (const f of [stale, inProgress, otherRepository]) await writeFile(f, '{');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(stale, hourAgo, hourAgo);
+    await utimes(otherRepository, hourAgo, hourAgo);
+    const remembered: FreshnessState = { configGeneration: 2, configMac: 'ab', snapshotSeq: 1, snapshotId: null };
+    await freshness.save(id, remembered);
+    expect((await readdir(state)).sort()).toEqual([`${id}.json`, `${id}.json.cafebabe.tmp`, `${'f'.repeat(32)}.json.deadbeef.tmp`].sort());
+    expect(await freshness.load(id)).toEqual(remembered);
   });
 
   test('a wrong recovery key is E_WRONG_KEY, a missing repository E_REPOSITORY_NOT_FOUND', async () => {
