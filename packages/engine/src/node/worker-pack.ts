@@ -1,7 +1,7 @@
 /**
  * The pack a worker is filling (format.md §9.5):
  *
- *   pack = "CFPK" ‖ version:u8 (1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *   pack = "CFPK" ‖ version:u8 (2) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
  *
  * Its bytes are written into segment slots of shared memory, and each full slot is announced to
  * the main thread, which writes it to storage and frees the slot. The pack's id — the SHA-256 of

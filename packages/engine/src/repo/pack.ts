@@ -1,7 +1,7 @@
 /**
  * Packs: immutable objects that group sealed blobs (format.md §9.5).
  *
- *   pack   = "CFPK" ‖ version:u8 (= 1) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *   pack   = "CFPK" ‖ version:u8 (= 2) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
  *   key    = HKDF(blob-encryption subkey, salt, "coffer/v1/pack")
  *   blob_frame   = seal(key, payload, aad = "coffer/v1/blob" ‖ type:u8 ‖ blob_id:32)
  *   header_frame = seal(key, header, aad = "coffer/v1/pack-header" ‖ first 37 bytes of the pack)
