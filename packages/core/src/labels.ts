@@ -30,6 +30,7 @@ export const LABELS = {
   packKey: 'coffer/v1/pack',
   blobAad: 'coffer/v1/blob',
   packHeaderAad: 'coffer/v1/pack-header',
+  packPaddingAad: 'coffer/v1/pack-padding',
   indexFileKey: 'coffer/v1/index-file',
   snapshotKey: 'coffer/v1/snapshot',
   lockKey: 'coffer/v1/lock',

@@ -13,8 +13,9 @@ import { MemoryStorage } from '../src/storage/memory.ts';
 import { Repository } from '../src/repo/repository.ts';
 import { checkRepository } from '../src/repo/check.ts';
 import { prune } from '../src/repo/prune.ts';
-import { PACK_PREAMBLE_BYTES, blobAad, encodePackHeader, packId, packKey, packName, type PackEntry } from '../src/repo/pack.ts';
+import { PACK_PREAMBLE_BYTES, blobAad, packId, packKey, packName, type PackEntry } from '../src/repo/pack.ts';
 import { encodeEntries } from '../src/repo/entries.ts';
+import { PACK_ALIGN } from '../src/repo/pack-padding.ts';
 import { backup } from '../src/node/backup.ts';
 import { zstdCodec } from '../src/node/zstd-codec.ts';
 import { nodeBulkCrypto } from '../src/node/node-crypto.ts';
@@ -57,6 +58,8 @@ describe('pack ids', () => {
     for (const name of names) {
       const bytes = await storage.get(name);
       expect(bytes[4], name).toBe(2);
+      // Padded to a multiple of 64 KiB (format.md §9.5), by the workers and by prune alike.
+      expect(bytes.length % PACK_ALIGN, name).toBe(0);
       expect(await packId(bytes, name, nodeBulkCrypto), name).toBe(idOfName(name));
       // The same rule read plainly: SHA-256(first 37 bytes ‖ header frame ‖ header length).
       const headerStart = bytes.length - 4 - new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4);
@@ -110,7 +113,8 @@ describe('pack ids', () => {
     const key = await packKey(repository.keys.blobEncryption, salt, nodeBulkCrypto);
     const frame = await key.seal(concatBytes(Uint8Array.of(0), plaintext), blobAad('data', blobId));
     const entries: PackEntry[] = [{ type: 'data', id: blobId, offset: PACK_PREAMBLE_BYTES, length: frame.length, rawLength: plaintext.length }];
-    const header = await key.seal(encodePackHeader(entries), concatBytes(new TextEncoder().encode(LABELS.packHeaderAad), preamble));
+    // A version-1 header: count ‖ entries, no padding field.
+    const header = await key.seal(concatBytes(Uint8Array.of(0, 0, 0, 1), encodeEntries(entries)), concatBytes(new TextEncoder().encode(LABELS.packHeaderAad), preamble));
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, header.length);
     const pack = concatBytes(preamble, frame, header, trailer);

@@ -43,7 +43,7 @@ export class PackPipeline {
       {
         subkey: repository.keys.blobEncryption,
         idKey: repository.keys.blobId,
-        labels: { pack: LABELS.packKey, blobAad: LABELS.blobAad, headerAad: LABELS.packHeaderAad },
+        labels: { pack: LABELS.packKey, blobAad: LABELS.blobAad, headerAad: LABELS.packHeaderAad, paddingAad: LABELS.packPaddingAad },
         level: repository.compressionLevel ?? null,
         packBytes: repository.packBytes,
         maxEntries: MAX_PACK_ENTRIES - 1,

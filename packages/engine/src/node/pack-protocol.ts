@@ -11,7 +11,7 @@ export interface PackWorkerInit {
   readonly subkey: Uint8Array;
   /** The blob-id subkey, for verifying blobs on restore. */
   readonly idKey: Uint8Array;
-  readonly labels: { readonly pack: string; readonly blobAad: string; readonly headerAad: string };
+  readonly labels: { readonly pack: string; readonly blobAad: string; readonly headerAad: string; readonly paddingAad: string };
   /** The zstd level, or null: store every blob as it is (the repository's codec cannot decompress). */
   readonly level: number | null;
   /** A pack is finished once it reaches this many bytes. */

@@ -11,7 +11,7 @@ import { ZstdEncoder } from './zstd-encoder.ts';
 export interface PackerSettings {
   /** The blob-encryption subkey; pack keys derive from it (format.md §9.2). */
   readonly subkey: Uint8Array;
-  readonly labels: { readonly pack: string; readonly blobAad: string; readonly headerAad: string };
+  readonly labels: { readonly pack: string; readonly blobAad: string; readonly headerAad: string; readonly paddingAad: string };
   /** The zstd level, or null: store every blob as it is. */
   readonly level: number | null;
   readonly packBytes: number;
@@ -35,7 +35,7 @@ export class Packer {
   readonly #slots: Slots;
   readonly #sink: PackSink;
   readonly #blobAad: BlobAad;
-  readonly #headerLabel: Uint8Array;
+  readonly #frameLabels: { readonly header: Uint8Array; readonly padding: Uint8Array };
   /** Small blobs (pages, probes) get a context with tables sized for 64 KiB. */
   readonly #small: ZstdEncoder | undefined;
   readonly #large: ZstdEncoder | undefined;
@@ -48,7 +48,7 @@ export class Packer {
     this.#slots = slots;
     this.#sink = sink;
     this.#blobAad = new BlobAad(settings.labels.blobAad);
-    this.#headerLabel = new TextEncoder().encode(settings.labels.headerAad);
+    this.#frameLabels = { header: new TextEncoder().encode(settings.labels.headerAad), padding: new TextEncoder().encode(settings.labels.paddingAad) };
     // On one page, levels 2 and 3 find the same matches (measured: ratio 0.639 both on SQLite
     // pages) and level 2 costs a fifth less; larger blobs get the level asked for.
     this.#small = settings.level === null ? undefined : new ZstdEncoder(Math.min(settings.level, 2), 16);
@@ -71,7 +71,7 @@ export class Packer {
 
   /** Finishes the open pack, if any. */
   flush(): void {
-    this.#pack?.finish(this.#headerLabel);
+    this.#pack?.finish(this.#frameLabels);
     this.#pack = undefined;
   }
 

@@ -113,7 +113,7 @@ export async function restoreSnapshot(repository: Repository, stored: StoredSnap
       {
         subkey: repository.keys.blobEncryption,
         idKey: repository.keys.blobId,
-        labels: { pack: LABELS.packKey, blobAad: LABELS.blobAad, headerAad: LABELS.packHeaderAad },
+        labels: { pack: LABELS.packKey, blobAad: LABELS.blobAad, headerAad: LABELS.packHeaderAad, paddingAad: LABELS.packPaddingAad },
         level: null,
         packBytes: repository.packBytes,
         maxEntries: MAX_PACK_ENTRIES - 1,

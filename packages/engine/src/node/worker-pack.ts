@@ -1,7 +1,7 @@
 /**
  * The pack a worker is filling (format.md §9.5):
  *
- *   pack = "CFPK" ‖ version:u8 (2) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *   pack = "CFPK" ‖ version:u8 (2) ‖ salt:32 ‖ blob_frame × n ‖ padding_frame? ‖ header_frame ‖ header_len:u32
  *
  * Its bytes are written into segment slots of shared memory, and each full slot is announced to
  * the main thread, which writes it to storage and frees the slot. The pack's id — the SHA-256 of
@@ -11,6 +11,7 @@
  */
 import { type KeyObject, createHash, randomFillSync } from 'node:crypto';
 import { objectKey, sealFrame } from './worker-frames.ts';
+import { packPadding, paddingPlaintext } from '../repo/pack-padding.ts';
 
 /** "CFPK" ‖ version 2 (format.md §9.5). */
 const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 2);
@@ -122,14 +123,19 @@ export class OpenPack {
     this.count++;
   }
 
-  /** Seals the header (count ‖ entries) after the blobs, then its length; announces the pack with its id. */
-  finish(headerLabel: Uint8Array): void {
-    const header = new Uint8Array(4 + this.count * ENTRY_BYTES);
-    new DataView(header.buffer).setUint32(0, this.count);
-    header.set(this.#entries.subarray(0, this.count * ENTRY_BYTES), 4);
-    const aad = new Uint8Array(headerLabel.length + this.#preamble.length);
-    aad.set(headerLabel);
-    aad.set(this.#preamble, headerLabel.length);
+  /**
+   * Seals the padding that makes the pack a multiple of 64 KiB (pack-padding.ts), then the header
+   * (count ‖ padding ‖ entries) and its length; announces the pack with its id.
+   */
+  finish(labels: { readonly header: Uint8Array; readonly padding: Uint8Array }): void {
+    const padding = packPadding(this.size, this.count);
+    if (padding > 0) sealFrame(this.key, undefined, paddingPlaintext(padding), this.#aad(labels.padding), this.append);
+    const header = new Uint8Array(8 + this.count * ENTRY_BYTES);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, this.count);
+    view.setUint32(4, padding);
+    header.set(this.#entries.subarray(0, this.count * ENTRY_BYTES), 8);
+    const aad = this.#aad(labels.header);
     const id = createHash('sha256').update(this.#preamble);
     const frameLength = sealFrame(this.key, undefined, header, aad, (bytes) => {
       id.update(bytes);
@@ -140,7 +146,15 @@ export class OpenPack {
     id.update(tail);
     this.append(tail);
     this.#flush(false);
-    this.#sink.packed(this.number, id.digest('hex'), this.salt, header.subarray(4));
+    this.#sink.packed(this.number, id.digest('hex'), this.salt, header.subarray(8));
+  }
+
+  /** label ‖ the pack's first 37 bytes: the associated data of its header and padding frames. */
+  #aad(label: Uint8Array): Uint8Array {
+    const aad = new Uint8Array(label.length + this.#preamble.length);
+    aad.set(label);
+    aad.set(this.#preamble, label.length);
+    return aad;
   }
 
   /** Hands the filled part of the current slot to the main thread; takes a fresh slot if more will follow. */

@@ -1,11 +1,15 @@
 /**
  * Packs: immutable objects that group sealed blobs (format.md §9.5).
  *
- *   pack   = "CFPK" ‖ version:u8 (= 2) ‖ salt:32 ‖ blob_frame × n ‖ header_frame ‖ header_len:u32
+ *   pack   = "CFPK" ‖ version:u8 (= 2) ‖ salt:32 ‖ blob_frame × n ‖ padding_frame? ‖ header_frame ‖ header_len:u32
  *   key    = HKDF(blob-encryption subkey, salt, "coffer/v1/pack")
- *   blob_frame   = seal(key, payload, aad = "coffer/v1/blob" ‖ type:u8 ‖ blob_id:32)
- *   header_frame = seal(key, header, aad = "coffer/v1/pack-header" ‖ first 37 bytes of the pack)
- *   header = count:u32 ‖ { type:u8 ‖ blob_id:32 ‖ offset:u32 ‖ length:u32 ‖ raw_length:u32 } × count
+ *   blob_frame    = seal(key, payload, aad = "coffer/v1/blob" ‖ type:u8 ‖ blob_id:32)
+ *   padding_frame = seal(key, zeros, aad = "coffer/v1/pack-padding" ‖ first 37 bytes of the pack)
+ *   header_frame  = seal(key, header, aad = "coffer/v1/pack-header" ‖ first 37 bytes of the pack)
+ *   header = count:u32 ‖ padding:u32 ‖ { type:u8 ‖ blob_id:32 ‖ offset:u32 ‖ length:u32 ‖ raw_length:u32 } × count
+ *
+ * The padding frame makes the pack's length a multiple of 64 KiB (pack-padding.ts); `padding` is
+ * its length, 0 when there is none. Version 1 had neither: header = count ‖ entries.
  *
  * The header sits at the end so a pack streams out in one pass; the index
  * repeats it, and the header exists so `check` and index recovery can work from
@@ -21,6 +25,7 @@ import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, conca
 import { BLOB_TYPE_CODES, type BlobType, blobTypeFromCode } from './blob.ts';
 import { OBJECT_SALT_BYTES, objectKey } from './object-key.ts';
 import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
+import { packPadding, paddingPlaintext } from './pack-padding.ts';
 
 export const PACK_MAGIC = 'CFPK';
 /** What writers write; readers also take version 1, whose id is the SHA-256 of the whole pack. */
@@ -49,6 +54,10 @@ export function blobAad(type: BlobType, id: Uint8Array): Uint8Array {
 
 function headerAad(preamble: Uint8Array): Uint8Array {
   return concatBytes(new TextEncoder().encode(LABELS.packHeaderAad), preamble);
+}
+
+export function paddingAad(preamble: Uint8Array): Uint8Array {
+  return concatBytes(new TextEncoder().encode(LABELS.packPaddingAad), preamble);
 }
 
 export async function packKey(blobEncryptionKey: Uint8Array, salt: Uint8Array, bulk: BulkCrypto = webBulkCrypto): Promise<Sealer> {
@@ -106,7 +115,9 @@ export class PackBuilder {
   async finish(): Promise<{ id: string; bytes: Uint8Array; entries: readonly PackEntry[] }> {
     const frames = await Promise.all(this.parts);
     const key = await this.key;
-    const headerFrame = await key.seal(encodePackHeader(this.entries), headerAad(this.preamble));
+    const padding = packPadding(this.bytes, this.entries.length);
+    if (padding > 0) frames.push(await key.seal(paddingPlaintext(padding), paddingAad(this.preamble)));
+    const headerFrame = await key.seal(encodePackHeader(this.entries, padding), headerAad(this.preamble));
     const length = new ByteWriter().u32(headerFrame.length).finish();
     frames.push(headerFrame, length);
     const id = toHex(await this.bulk.sha256(concatBytes(this.preamble, headerFrame, length)));
@@ -127,20 +138,35 @@ export function writePackEntry(out: Uint8Array, view: DataView, at: number, e: P
 
 // Written into one preallocated buffer: a ByteWriter keeps a part per field and joins them with a
 // spread call, which overflows the stack for packs of many small blobs.
-export function encodePackHeader(entries: readonly PackEntry[]): Uint8Array {
-  const out = new Uint8Array(4 + entries.length * ENTRY_BYTES);
+/** A version-2 header: count ‖ padding ‖ entries. */
+export function encodePackHeader(entries: readonly PackEntry[], padding: number): Uint8Array {
+  const out = new Uint8Array(8 + entries.length * ENTRY_BYTES);
   const view = new DataView(out.buffer);
   view.setUint32(0, entries.length);
-  let at = 4;
+  view.setUint32(4, padding);
+  let at = 8;
   for (const e of entries) at = writePackEntry(out, view, at, e);
   return out;
 }
 
-export function decodePackHeader(bytes: Uint8Array, packSize: number, where: string): PackEntry[] {
+export interface PackHeader {
+  readonly entries: PackEntry[];
+  /** The padding frame's length (version 2), 0 without one. */
+  readonly padding: number;
+}
+
+/**
+ * A decrypted header of a pack whose header frame starts at `headerStart`: the entries tile the
+ * bytes from the preamble up to the padding frame, and that up to the header (E_FORMAT otherwise).
+ */
+export function decodePackHeader(bytes: Uint8Array, headerStart: number, where: string, version: number = PACK_VERSION): PackHeader {
   const reader = new ByteReader(bytes, where);
   const count = reader.u32('entry count');
+  const padding = version === 1 ? 0 : reader.u32('padding');
   if (count > MAX_PACK_ENTRIES) fail('E_TOO_LARGE', `${where}: ${String(count)} entries`);
   if (count * ENTRY_BYTES !== reader.remaining) fail('E_FORMAT', `${where}: header length does not match its entry count`);
+  if (padding > 0 && padding < BLOB_FRAME_OVERHEAD) fail('E_FORMAT', `${where}: padding of ${String(padding)} bytes is shorter than a frame`);
+  const packSize = headerStart - padding;
   const entries: PackEntry[] = [];
   let expectedOffset = PACK_PREAMBLE_BYTES;
   for (let i = 0; i < count; i++) {
@@ -157,7 +183,8 @@ export function decodePackHeader(bytes: Uint8Array, packSize: number, where: str
     entries.push(entry);
   }
   reader.expectEnd();
-  return entries;
+  if (expectedOffset + padding !== headerStart) fail('E_FORMAT', `${where}: bytes between the last blob and the header`);
+  return { entries, padding };
 }
 
 /**
@@ -187,9 +214,12 @@ export async function packId(pack: Uint8Array, name: string, bulk: BulkCrypto = 
   return toHex(await bulk.sha256(hashed));
 }
 
-/** Reads and authenticates a whole pack's header (for check and index recovery). */
+/**
+ * Reads and authenticates a whole pack's header (for check and index recovery), and its padding
+ * frame: sealed zeros, so that no byte of the pack goes unchecked.
+ */
 export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8Array, name: string, bulk: BulkCrypto = webBulkCrypto): Promise<{ salt: Uint8Array; entries: PackEntry[] }> {
-  const { headerStart } = packLayout(pack, name);
+  const { version, headerStart } = packLayout(pack, name);
   const preamble = pack.subarray(0, PACK_PREAMBLE_BYTES);
   const salt = pack.slice(5, PACK_PREAMBLE_BYTES);
   const key = await packKey(blobEncryptionKey, salt, bulk);
@@ -200,9 +230,17 @@ export async function readPackHeader(blobEncryptionKey: Uint8Array, pack: Uint8A
     if (error instanceof CofferError) throw new CofferError(error.code, `pack ${name}: header ${error.message}`, { cause: error });
     throw error;
   }
-  const entries = decodePackHeader(header, headerStart, `pack ${name}`);
-  const end = entries.length === 0 ? PACK_PREAMBLE_BYTES : (entries.at(-1)?.offset ?? 0) + (entries.at(-1)?.length ?? 0);
-  if (end !== headerStart) fail('E_FORMAT', `pack ${name}: bytes between the last blob and the header`);
+  const { entries, padding } = decodePackHeader(header, headerStart, `pack ${name}`, version);
+  if (padding > 0) {
+    let zeros: Uint8Array;
+    try {
+      zeros = await key.open(pack.subarray(headerStart - padding, headerStart), paddingAad(preamble));
+    } catch (error) {
+      if (error instanceof CofferError) throw new CofferError(error.code, `pack ${name}: padding ${error.message}`, { cause: error });
+      throw error;
+    }
+    if (zeros.some((b) => b !== 0)) fail('E_FORMAT', `pack ${name}: padding that is not zeros`);
+  }
   return { salt, entries };
 }
 

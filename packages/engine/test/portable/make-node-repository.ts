@@ -46,21 +46,21 @@ const WORDS = ['hello', 'see', 'you', 'at', 'the', 'station', 'tomorrow', 'ok', 
 
 async function makeSource(root: string): Promise<void> {
   await mkdir(join(root, 'media', '2026-11'), { recursive: true });
-  // A message store of about 60 pages of 4 KiB: more than 32 page chunks, so a content list.
+  // A message store of about 35 pages of 4 KiB: more than 32 page chunks, so a content list.
   const db = new DatabaseSync(join(root, 'msgstore.db'));
   db.exec('PRAGMA page_size = 4096; PRAGMA journal_mode = DELETE;');
   db.exec('CREATE TABLE messages (id INTEGER PRIMARY KEY, chat INTEGER, sent INTEGER, body TEXT)');
   const insert = db.prepare('INSERT INTO messages (chat, sent, body) VALUES (?, ?, ?)');
   db.exec('BEGIN');
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 2600; i++) {
     const words = Array.from({ length: 3 + (i % 9) }, (_, w) => WORDS[(i * 7 + w * 3) % WORDS.length] ?? '');
     insert.run(i % 17, 1_764_000_000 + i * 37, words.join(' '));
   }
   db.exec('COMMIT');
   db.close();
   await writeFile(join(root, 'notes.txt'), 'remember the milk\n'.repeat(2000));
-  await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00001.jpg'), noise(1, 20_000));
-  await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00002.jpg'), noise(1, 20_000)); // a forward
+  await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00001.jpg'), noise(1, 12_000));
+  await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00002.jpg'), noise(1, 12_000)); // a forward
   await writeFile(join(root, 'empty.txt'), '');
   await chmod(join(root, 'notes.txt'), 0o640);
   await utimes(join(root, 'notes.txt'), new Date('2026-11-02T10:00:00Z'), new Date('2026-11-02T10:00:00Z'));
