@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { noise as noiseBytes } from '../../engine/test/noise.ts';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const COFFER = fileURLToPath(new URL('../bin/coffer.js', import.meta.url));
@@ -113,17 +114,10 @@ export async function expectSameTree(a: string, b: string): Promise<number> {
   return files;
 }
 
-/** Seeded pseudo-random bytes: incompressible like media, and reproducible. */
+/** Seeded pseudo-random bytes (the engine tests' noise), as a Buffer: incompressible like media, and reproducible. */
 export function noise(seed: number, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const bytes = noiseBytes(seed, length);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**

@@ -22,22 +22,10 @@ import { LocalStorage } from '../src/node/local-storage.ts';
 import { nodeBulkCrypto } from '../src/node/node-crypto.ts';
 import { webBulkCrypto } from '../src/repo/bulk-crypto.ts';
 import { first, params, secret, tempDirPerTest } from './fixtures.ts';
+import { noise } from './noise.ts';
 
 const dir = tempDirPerTest('coffer-engine-');
 const options = { codec: zstdCodec(), packSize: 256 * 1024, params };
-
-/** Seeded pseudo-random bytes: incompressible like media, and reproducible. */
-function noise(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 async function makeSource(root: string): Promise<void> {
   await mkdir(join(root, 'media', '2026'), { recursive: true });

@@ -20,6 +20,7 @@ import { MemoryStorage } from '../../src/storage/memory.ts';
 import { Repository } from '../../src/repo/repository.ts';
 import { backup } from '../../src/node/backup.ts';
 import { zstdCodec } from '../../src/node/zstd-codec.ts';
+import { noise } from '../noise.ts';
 
 export interface NodeRepositoryFixture {
   readonly recoveryKey: string;
@@ -27,19 +28,6 @@ export interface NodeRepositoryFixture {
   readonly objects: Record<string, string>;
   /** Every file of the snapshot, by its path under the snapshot's root: size and SHA-256 (hex). */
   readonly files: Record<string, { readonly size: number; readonly sha256: string }>;
-}
-
-/** A deterministic byte stream (xorshift32). */
-function noise(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 const WORDS = ['hello', 'see', 'you', 'at', 'the', 'station', 'tomorrow', 'ok', 'thanks', 'photo', 'lunch', 'call', 'me', 'later', 'great', 'news'];
