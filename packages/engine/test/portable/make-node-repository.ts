@@ -46,7 +46,8 @@ async function makeSource(root: string): Promise<void> {
   }
   db.exec('COMMIT');
   db.close();
-  await writeFile(join(root, 'notes.txt'), 'remember the milk\n'.repeat(2000));
+  // 360 KB in one chunk: zstd from the workers' large-blob context, beyond the 64 KiB page one.
+  await writeFile(join(root, 'notes.txt'), 'remember the milk\n'.repeat(20_000));
   await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00001.jpg'), noise(1, 12_000));
   await writeFile(join(root, 'media', '2026-11', 'IMG-20261101-00002.jpg'), noise(1, 12_000)); // a forward
   await writeFile(join(root, 'empty.txt'), '');
