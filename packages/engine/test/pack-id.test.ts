@@ -15,7 +15,7 @@ import { checkRepository } from '../src/repo/check.ts';
 import { prune } from '../src/repo/prune.ts';
 import { PACK_PREAMBLE_BYTES, blobAad, packId, packKey, packName, type PackEntry } from '../src/repo/pack.ts';
 import { encodeEntries } from '../src/repo/entries.ts';
-import { PACK_ALIGN } from '../src/repo/pack-padding.ts';
+import { PACK_ALIGN } from '../src/repo/pack-layout.ts';
 import { backup } from '../src/node/backup.ts';
 import { zstdCodec } from '../src/node/zstd-codec.ts';
 import { nodeBulkCrypto } from '../src/node/node-crypto.ts';

@@ -11,12 +11,11 @@
  */
 import { type KeyObject, createHash, randomFillSync } from 'node:crypto';
 import { objectKey, sealFrame } from './worker-frames.ts';
-import { packPadding, paddingPlaintext } from '../repo/pack-padding.ts';
+import { ENTRY_BYTES, packHeader, packPadding, paddingPlaintext } from '../repo/pack-layout.ts';
 
 /** "CFPK" ‖ version 2 (format.md §9.5). */
 const PACK_HEAD = Uint8Array.of(0x43, 0x46, 0x50, 0x4b, 2);
 const SALT_BYTES = 32;
-export const ENTRY_BYTES = 45;
 
 /** Where a pack's bytes are written before they go out: numbered slots of equal size. */
 export interface Slots {
@@ -124,17 +123,14 @@ export class OpenPack {
   }
 
   /**
-   * Seals the padding that makes the pack a multiple of 64 KiB (pack-padding.ts), then the header
+   * Seals the padding that makes the pack a multiple of 64 KiB (pack-layout.ts), then the header
    * (count ‖ padding ‖ entries) and its length; announces the pack with its id.
    */
   finish(labels: { readonly header: Uint8Array; readonly padding: Uint8Array }): void {
     const padding = packPadding(this.size, this.count);
     if (padding > 0) sealFrame(this.key, undefined, paddingPlaintext(padding), this.#aad(labels.padding), this.append);
-    const header = new Uint8Array(8 + this.count * ENTRY_BYTES);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, this.count);
-    view.setUint32(4, padding);
-    header.set(this.#entries.subarray(0, this.count * ENTRY_BYTES), 8);
+    const entries = this.#entries.subarray(0, this.count * ENTRY_BYTES);
+    const header = packHeader(padding, entries);
     const aad = this.#aad(labels.header);
     const id = createHash('sha256').update(this.#preamble);
     const frameLength = sealFrame(this.key, undefined, header, aad, (bytes) => {
@@ -146,7 +142,7 @@ export class OpenPack {
     id.update(tail);
     this.append(tail);
     this.#flush(false);
-    this.#sink.packed(this.number, id.digest('hex'), this.salt, header.subarray(8));
+    this.#sink.packed(this.number, id.digest('hex'), this.salt, entries.slice());
   }
 
   /** label ‖ the pack's first 37 bytes: the associated data of its header and padding frames. */

@@ -3,9 +3,22 @@
  * another in a single buffer, turned into PackEntry objects only when a caller asks for them.
  */
 import { fail } from '@coffer/core';
-import { ENTRY_BYTES, type PackEntry, writePackEntry } from './pack.ts';
+import { BLOB_TYPE_CODES } from './blob.ts';
+import { ENTRY_BYTES } from './pack-layout.ts';
+import type { PackEntry } from './pack.ts';
 
 export { ENTRY_BYTES };
+
+/** Writes one 45-byte entry (type ‖ id ‖ offset ‖ length ‖ raw_length) at `at`; returns the offset after it. */
+export function writePackEntry(out: Uint8Array, view: DataView, at: number, e: PackEntry): number {
+  if (e.id.length !== 32) fail('E_INVALID_ARGUMENT', 'a blob id is 32 bytes');
+  out[at] = BLOB_TYPE_CODES[e.type];
+  out.set(e.id, at + 1);
+  view.setUint32(at + 33, e.offset);
+  view.setUint32(at + 37, e.length);
+  view.setUint32(at + 41, e.rawLength);
+  return at + ENTRY_BYTES;
+}
 
 export function encodeEntries(entries: readonly PackEntry[]): Uint8Array {
   const out = new Uint8Array(entries.length * ENTRY_BYTES);

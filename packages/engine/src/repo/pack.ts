@@ -8,7 +8,7 @@
  *   header_frame  = seal(key, header, aad = "coffer/v1/pack-header" ‖ first 37 bytes of the pack)
  *   header = count:u32 ‖ padding:u32 ‖ { type:u8 ‖ blob_id:32 ‖ offset:u32 ‖ length:u32 ‖ raw_length:u32 } × count
  *
- * The padding frame makes the pack's length a multiple of 64 KiB (pack-padding.ts); `padding` is
+ * The padding frame makes the pack's length a multiple of 64 KiB (pack-layout.ts); `padding` is
  * its length, 0 when there is none. Version 1 had neither: header = count ‖ entries.
  *
  * The header sits at the end so a pack streams out in one pass; the index
@@ -25,14 +25,15 @@ import { BLOB_FRAME_OVERHEAD, ByteReader, ByteWriter, CofferError, LABELS, conca
 import { BLOB_TYPE_CODES, type BlobType, blobTypeFromCode } from './blob.ts';
 import { OBJECT_SALT_BYTES, objectKey } from './object-key.ts';
 import { type BulkCrypto, type Sealer, webBulkCrypto } from './bulk-crypto.ts';
-import { packPadding, paddingPlaintext } from './pack-padding.ts';
+import { ENTRY_BYTES, packHeader, packPadding, paddingPlaintext } from './pack-layout.ts';
+import { encodeEntries } from './entries.ts';
 
 export const PACK_MAGIC = 'CFPK';
 /** What writers write; readers also take version 1, whose id is the SHA-256 of the whole pack. */
 export const PACK_VERSION = 2;
 const PACK_VERSIONS: readonly number[] = [1, 2];
 export const PACK_PREAMBLE_BYTES = 4 + 1 + OBJECT_SALT_BYTES;
-export const ENTRY_BYTES = 1 + 32 + 4 + 4 + 4;
+export { ENTRY_BYTES };
 /** Packs stay well below 4 GiB so u32 offsets suffice; writers aim for about 16 MiB. */
 export const MAX_PACK_BYTES = 1 << 30;
 export const MAX_PACK_ENTRIES = 1 << 20;
@@ -125,28 +126,9 @@ export class PackBuilder {
   }
 }
 
-/** Writes one 45-byte entry (type ‖ id ‖ offset ‖ length ‖ raw_length) at `at`; returns the offset after it. */
-export function writePackEntry(out: Uint8Array, view: DataView, at: number, e: PackEntry): number {
-  if (e.id.length !== 32) fail('E_INVALID_ARGUMENT', 'a blob id is 32 bytes');
-  out[at] = BLOB_TYPE_CODES[e.type];
-  out.set(e.id, at + 1);
-  view.setUint32(at + 33, e.offset);
-  view.setUint32(at + 37, e.length);
-  view.setUint32(at + 41, e.rawLength);
-  return at + ENTRY_BYTES;
-}
-
-// Written into one preallocated buffer: a ByteWriter keeps a part per field and joins them with a
-// spread call, which overflows the stack for packs of many small blobs.
 /** A version-2 header: count ‖ padding ‖ entries. */
 export function encodePackHeader(entries: readonly PackEntry[], padding: number): Uint8Array {
-  const out = new Uint8Array(8 + entries.length * ENTRY_BYTES);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, entries.length);
-  view.setUint32(4, padding);
-  let at = 8;
-  for (const e of entries) at = writePackEntry(out, view, at, e);
-  return out;
+  return packHeader(padding, encodeEntries(entries));
 }
 
 export interface PackHeader {
