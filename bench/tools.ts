@@ -115,7 +115,11 @@ export class Coffer implements Tool {
   private readonly cli = resolve('packages/cli/bin/coffer.js');
 
   prepare(): string | null {
-    return existsSync(this.cli) ? null : `${this.cli} does not exist yet`;
+    if (!existsSync(this.cli)) return `${this.cli} does not exist yet`;
+    // What `npm install` leaves: the bundled CLI, rebuilt if a source changed since (else the CLI
+    // would run its sources, ≈0.1 s slower to start than what users run).
+    run(this.node, [resolve('packages/cli/scripts/bundle.ts')]);
+    return null;
   }
 
   version(): string {
