@@ -1,6 +1,6 @@
 /**
- * Bundles the `coffer` command into packages/cli/dist (run by `npm install`, as the root's
- * `prepare` script, or by hand: `node packages/cli/scripts/bundle.ts [--out DIR]`).
+ * Bundles the `coffer` command into packages/cli/dist (run by `npm install` through the root's
+ * `prepare` script, prepare.js, or by hand: `node packages/cli/scripts/bundle.ts [--out DIR]`).
  *
  * Why: Node reads, resolves and strips the types of each of the CLI's ≈120 TypeScript modules
  * on every start — ≈0.1 s of a cold start, a tenth of a next-day backup. One bundled file is
@@ -20,7 +20,6 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'rolldown';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -50,6 +49,9 @@ export async function bundle(outDir: string): Promise<BundleResult> {
   rmSync(staging, { recursive: true, force: true });
   const builtAt = Date.now();
   try {
+    // Loaded here, not imported above: without it (an install without devDependencies) the
+    // failure is reported like any other and `npm install` still succeeds.
+    const { build } = await import('rolldown');
     const result = await build({
       input: { coffer: ENTRY },
       platform: 'node',
@@ -85,8 +87,9 @@ export async function bundle(outDir: string): Promise<BundleResult> {
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: join(CLI_ROOT, 'dist') } } });
+/** `node bundle.ts [--out DIR]` and npm install's `prepare` step (prepare.js): never fails the install. */
+export async function main(args: readonly string[]): Promise<void> {
+  const { values } = parseArgs({ args: [...args], options: { out: { type: 'string', default: join(CLI_ROOT, 'dist') } } });
   try {
     const { outDir, inputs } = await bundle(values.out);
     process.stdout.write(`coffer: bundled ${String(inputs.length)} modules into ${relative(process.cwd(), outDir) || '.'}\n`);
@@ -94,3 +97,5 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     process.stderr.write(`coffer: could not bundle the CLI (${error instanceof Error ? error.message : String(error)}); \`npx coffer\` runs the TypeScript sources instead, only slower to start\n`);
   }
 }
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
