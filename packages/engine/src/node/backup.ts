@@ -21,7 +21,7 @@ import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
 import { saveContentIds } from '../repo/content-list.ts';
 import { type Tree, type TreeNode, encodeTree } from '../repo/tree.ts';
-import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, jobsOf, loadTree, walk } from './backup-walk.ts';
+import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, jobsOf, loadTree, statMode, walk } from './backup-walk.ts';
 import { type ChunkStream, openChunkStream } from './chunk-stream.ts';
 import { PackPipeline } from './pack-pipeline.ts';
 import { FileChunks } from './file-chunks.ts';
@@ -90,7 +90,7 @@ export async function backup(repository: Repository, paths: readonly string[], o
   try {
     const parent = options.parent === undefined ? await repository.latestSnapshot() : options.parent ?? undefined;
     const startAdded = repository.addedBytes;
-    const state: WalkState = { repository, unreadable: [], totals: { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0 }, dirs: 0 };
+    const state: WalkState = { repository, unreadable: [], totals: { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0 }, dirs: 0, stat: statMode() };
     const parentRoot = parent ? await loadTree(repository, parent.snapshot.tree) : undefined;
     const roots: PlannedEntry[] = [];
     for (const [i, source] of sources.entries()) {
