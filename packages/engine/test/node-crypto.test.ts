@@ -68,6 +68,14 @@ describe('node:crypto bulk primitives match WebCrypto', () => {
     await expect(worker.seal(new Uint8Array(1), new Uint8Array(0))).rejects.toMatchObject({ code: 'E_KEY_USAGE_LIMIT' });
   });
 
+  test('every frame has its own nonce, across refills of the nonce pool', async () => {
+    // The pool holds 341 nonces: 2,000 frames refill it five times.
+    const node = await nodeBulkCrypto.sealer(randomBytes(32), 2000);
+    const nonces = new Set<string>();
+    for (let i = 0; i < 2000; i++) nonces.add(toHex((await node.seal(new Uint8Array(1), new Uint8Array(0))).subarray(1, 13)));
+    expect(nonces.size).toBe(2000);
+  });
+
   test('the per-key message limit holds', async () => {
     const node = await nodeBulkCrypto.sealer(randomBytes(32), 2);
     await node.seal(new Uint8Array(1), new Uint8Array(0));

@@ -49,7 +49,8 @@ export class BlobAad {
 const nonces = new Uint8Array(4096 - (4096 % NONCE_BYTES));
 let noncesUsed = nonces.length;
 
-function nextNonce(): Uint8Array {
+/** A fresh nonce: a view valid until the next call (copy it out). Also used by node-crypto.ts on the main thread. */
+export function nextNonce(): Uint8Array {
   if (noncesUsed === nonces.length) {
     randomFillSync(nonces);
     noncesUsed = 0;
