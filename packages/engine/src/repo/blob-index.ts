@@ -51,6 +51,14 @@ export class BlobIndex {
     this.addRawPack({ id: pack.id, salt: pack.salt, entries: encodeEntries(pack.entries) });
   }
 
+  /** Makes room for the blobs of `packs`, about to be added (see BlobTable.reserve). */
+  reserveFor(packs: readonly RawPack[]): void {
+    let rows = this.#table.size;
+    for (const pack of packs) rows += pack.entries.length / ENTRY_BYTES;
+    this.#table.reserve(rows);
+    this.#ensure(rows - 1);
+  }
+
   /** Adds a pack; the first location of a blob wins (duplicates from interrupted runs are harmless). */
   addRawPack(pack: RawPack): void {
     if (this.#packNumbers.has(pack.id)) return;
@@ -156,7 +164,8 @@ export class BlobIndex {
 
   #ensure(row: number): void {
     if (row < this.#pack.length) return;
-    const size = this.#pack.length * 2;
+    let size = this.#pack.length * 2;
+    while (row >= size) size *= 2;
     const grow = <T extends Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
       const bigger = make(size);
       bigger.set(old);

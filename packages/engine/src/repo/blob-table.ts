@@ -47,6 +47,20 @@ export class BlobTable {
     return { row, added: true };
   }
 
+  /**
+   * Makes room for `rows` rows in all, so that adding that many neither re-hashes the table nor
+   * copies its rows as it grows (loading a 50,000-blob index grew it ten times over).
+   */
+  reserve(rows: number): void {
+    let slots = this.#slots.length;
+    while (2 * rows > slots) slots *= 2;
+    if (slots > this.#slots.length) {
+      this.#slots = new Int32Array(slots).fill(EMPTY);
+      for (let row = 0; row < this.#count; row++) this.#place(row);
+    }
+    if (rows > this.#types.length) this.#growRows(rows);
+  }
+
   /** The id of a row (a view: valid until the next add). */
   idOf(row: number): Uint8Array {
     return this.#ids.subarray(row * ID_BYTES, (row + 1) * ID_BYTES);
@@ -75,11 +89,11 @@ export class BlobTable {
     for (let row = 0; row < this.#count; row++) this.#place(row);
   }
 
-  #growRows(): void {
-    const ids = new Uint8Array(this.#ids.length * 2);
+  #growRows(rows = 2 * this.#types.length): void {
+    const ids = new Uint8Array(ID_BYTES * rows);
     ids.set(this.#ids);
     this.#ids = ids;
-    const types = new Uint8Array(this.#types.length * 2);
+    const types = new Uint8Array(rows);
     types.set(this.#types);
     this.#types = types;
   }

@@ -278,10 +278,9 @@ export class Repository {
     const files = new Map<string, RawIndexFile>(names.map((name, i) => [name.slice('index/'.length), opened[i] as RawIndexFile]));
     this.#indexFiles = new Set(files.keys());
     const superseded = new Set([...files.values()].flatMap((file) => file.supersedes));
-    for (const [id, file] of files) {
-      if (superseded.has(id)) continue;
-      for (const pack of file.packs) this.#index.addRawPack(pack);
-    }
+    const packs = [...files].filter(([id]) => !superseded.has(id)).flatMap(([, file]) => file.packs);
+    this.#index.reserveFor(packs);
+    for (const pack of packs) this.#index.addRawPack(pack);
   }
 
   /** Names of index files currently in use (for prune, which supersedes them). */
