@@ -4,6 +4,7 @@
 // is the one on PATH.
 import module from 'node:module';
 import process from 'node:process';
+import { URL } from 'node:url';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -38,5 +39,14 @@ if (process.env[TUNED] !== '1' && process.env.COFFER_NO_REEXEC !== '1' && typeof
 module.enableCompileCache?.();
 // The bundle npm install builds (scripts/bundle.ts) starts ≈0.1 s sooner than the sources; it is
 // used only while no source file is newer than it.
-const { pickEntry } = await import('./pick-entry.js');
-await import(pickEntry().href);
+const { SOURCES, pickEntry } = await import('./pick-entry.js');
+const entry = pickEntry();
+try {
+  await import(entry.href);
+} catch (error) {
+  // A bundle being replaced (`npm run prepare`) under a starting command: a file of it was gone
+  // when Node linked it, before any of it ran. The sources serve this one run.
+  if (entry === SOURCES || error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(new URL('../dist/', import.meta.url).pathname)) throw error;
+  if (process.env.COFFER_DEBUG === '1') process.stderr.write(`coffer: the bundle is incomplete (${String(error.message)}); running the sources\n`);
+  await import(SOURCES.href);
+}

@@ -39,7 +39,6 @@ export function pickBundle(distDir) {
 export function pickEntry(env = process.env) {
   if (env.COFFER_NO_BUNDLE === '1') return SOURCES;
   const picked = pickBundle(new URL('../dist/', import.meta.url));
-  if (picked.entry) return picked.entry;
-  if (env.COFFER_DEBUG === '1') process.stderr.write(`coffer: running the sources (${picked.reason})\n`);
-  return SOURCES;
+  if (env.COFFER_DEBUG === '1') process.stderr.write(picked.entry ? 'coffer: running the bundle\n' : `coffer: running the sources (${picked.reason})\n`);
+  return picked.entry ?? SOURCES;
 }

@@ -1,11 +1,11 @@
 /**
- * The bundled CLI (scripts/bundle.ts) does what the sources do, and bin/pick-entry.js runs it only
- * while it is current. The bundle under test is built here, into a folder of its own inside the
- * package (npm packages resolve from there as from dist/), so the test neither depends on nor
- * disturbs the dist/ that `npm install` built.
+ * The bundled CLI (scripts/bundle.ts) does what the sources do, and bin/coffer.js runs it only
+ * while it is current (bin/pick-entry.js). The bundle under test is built here, in a copy of the
+ * package's layout inside the package (bin/ copied, src/ linked, npm packages resolving as from
+ * dist/), so the test neither depends on nor disturbs the dist/ that `npm install` built.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,16 +20,20 @@ type Picked = { entry?: URL; reason?: string };
 const pick = pickBundle as (distDir: URL) => Picked;
 
 describe('the bundled CLI', () => {
-  const outDir = join(CLI_ROOT, `.bundle-test-${String(process.pid)}`);
+  const layout = join(CLI_ROOT, `.bundle-test-${String(process.pid)}`);
+  const outDir = join(layout, 'dist');
   let work: { path: string; remove(): Promise<void> };
   let inputs: readonly string[] = [];
 
   beforeAll(async () => {
     work = await tempDir('coffer-bundle-');
+    await mkdir(join(layout, 'bin'), { recursive: true });
+    for (const file of ['coffer.js', 'pick-entry.js']) await copyFile(join(CLI_ROOT, 'bin', file), join(layout, 'bin', file));
+    await symlink(join(CLI_ROOT, 'src'), join(layout, 'src'));
     ({ inputs } = await bundle(outDir));
   }, 60_000);
   afterAll(async () => {
-    await rm(outDir, { recursive: true, force: true });
+    await rm(layout, { recursive: true, force: true });
     await work.remove();
   });
 
@@ -37,8 +41,13 @@ describe('the bundled CLI', () => {
     return collect(spawn(NODE, [join(outDir, 'coffer.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
+  /** Through the launcher, which picks the bundle or the sources and says which (COFFER_DEBUG). */
+  function launch(args: readonly string[]): Promise<Result> {
+    return collect(spawn(NODE, [join(layout, 'bin', 'coffer.js'), ...args], { env: baseEnv({ COFFER_DEBUG: '1' }), stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
   it('holds the workspace sources and no npm package', () => {
-    expect(inputs).toContain('../src/main.ts');
+    expect(inputs.some((p) => p.endsWith('/src/main.ts'))).toBe(true);
     expect(inputs.some((p) => p.includes('/engine/src/node/backup.ts'))).toBe(true);
     expect(inputs.filter((p) => p.includes('node_modules'))).toEqual([]);
   });
@@ -67,6 +76,28 @@ describe('the bundled CLI', () => {
       expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
     }
     expect(await expectSameTree(source, join(work.path, 'restored', 'chat'))).toBe(3); // regular files; the symlink is compared too
+  }, 60_000);
+
+  it('is what the launcher runs while current, and an incomplete one gives way to the sources', async () => {
+    const current = await launch(['version']);
+    expect(current.code).toBe(0);
+    expect(current.stderr).toContain('coffer: running the bundle');
+    expect(current.stdout).toMatch(/^coffer \d+\.\d+\.\d+/);
+    // As if `npm run prepare` were replacing it: a chunk is gone when the command starts.
+    const chunk = (await readdir(outDir)).find((name) => name !== 'coffer.js' && name.endsWith('.js'));
+    expect(chunk).toBeDefined();
+    await rename(join(outDir, chunk ?? ''), join(layout, 'aside.js'));
+    try {
+      const incomplete = await launch(['version']);
+      expect(incomplete.code, incomplete.stderr).toBe(0);
+      expect(incomplete.stderr).toMatch(/the bundle is incomplete .*; running the sources/);
+      expect(incomplete.stdout).toBe(current.stdout);
+    } finally {
+      await rename(join(layout, 'aside.js'), join(outDir, chunk ?? ''));
+    }
+    const sources = await collect(spawn(NODE, [join(layout, 'bin', 'coffer.js'), 'version'], { env: baseEnv({ COFFER_DEBUG: '1', COFFER_NO_BUNDLE: '1' }), stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(sources.stderr).not.toContain('running the bundle');
+    expect(sources.stdout).toBe(current.stdout);
   }, 60_000);
 
   describe('is picked only while current', () => {
