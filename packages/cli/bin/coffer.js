@@ -4,7 +4,7 @@
 // is the one on PATH.
 import module from 'node:module';
 import process from 'node:process';
-import { URL } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -46,7 +46,7 @@ try {
 } catch (error) {
   // A bundle being replaced (`npm run prepare`) under a starting command: a file of it was gone
   // when Node linked it, before any of it ran. The sources serve this one run.
-  if (entry === SOURCES || error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(new URL('../dist/', import.meta.url).pathname)) throw error;
+  if (entry === SOURCES || error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(fileURLToPath(new URL('../dist/', import.meta.url)))) throw error;
   if (process.env.COFFER_DEBUG === '1') process.stderr.write(`coffer: the bundle is incomplete (${String(error.message)}); running the sources\n`);
   await import(SOURCES.href);
 }
