@@ -6,6 +6,7 @@
 import { describe, expect, onTestFinished, test } from 'vitest';
 import type { CofferErrorCode } from '@coffer/core';
 import type { Storage, StoredObject } from '../src/storage/storage.ts';
+import { pseudoRandomBytes } from '../../core/test/arbitraries.ts';
 
 export interface ConformanceOptions {
   /**
@@ -28,15 +29,8 @@ export interface ConformanceOptions {
 
 /** Deterministic, seed-dependent bytes: distinct bodies, and torn or shifted reads show up. */
 export function pattern(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  // Seeds are spread first: neighbouring seeds would otherwise start alike.
+  return pseudoRandomBytes(size, Math.imul(seed, 2654435761));
 }
 
 /** Byte comparison that reports the first difference instead of diffing megabytes. */
