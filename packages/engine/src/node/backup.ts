@@ -12,7 +12,6 @@
  * memory (read ahead up to a budget, read in place by the workers), pack bytes in a few
  * segment slots per worker.
  */
-import { type KeyObject, createSecretKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { lstat } from 'node:fs/promises';
@@ -25,6 +24,7 @@ import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, descr
 import { type ChunkStream, openChunkStream } from './chunk-stream.ts';
 import { PackPipeline } from './pack-pipeline.ts';
 import { FileChunks } from './file-chunks.ts';
+import { IdMac } from './id-mac.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { SharedRing } from './shared-ring.ts';
 import { changedWhileRead } from './sqlite-live.ts';
@@ -67,7 +67,7 @@ interface Context extends WalkState {
   readonly pipeline: PackPipeline;
   readonly reader: ReadAhead;
   /** The blob-id key when the main thread MACs the chunks itself: with one worker, it is the other core. */
-  readonly idKey: KeyObject | undefined;
+  readonly idMac: IdMac | undefined;
   readonly warnings: Unreadable[];
   /** Files read, to look at again once all are: did any change meanwhile (sqlite-live.ts)? */
   readonly checks: { readonly job: FileJob; readonly layout: SqliteLayout | undefined }[];
@@ -102,8 +102,8 @@ export async function backup(repository: Repository, paths: readonly string[], o
     state.unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const jobs = jobsOf(roots);
     const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
-    const idKey = pipeline.workers.size < 2 ? createSecretKey(repository.keys.blobId) : undefined;
-    const ctx: Context = { ...state, ring, pipeline, reader, idKey, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
+    const idMac = pipeline.workers.size < 2 ? new IdMac(repository.keys.blobId) : undefined;
+    const ctx: Context = { ...state, ring, pipeline, reader, idMac, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
     const finishing = new Finishing();
     try {
       for (const [i, job] of jobs.entries()) await finishing.add(await backupFile(ctx, i, job));
@@ -150,7 +150,7 @@ export async function backup(repository: Repository, paths: readonly string[], o
  */
 async function backupFile(ctx: Context, index: number, job: FileJob): Promise<{ readonly rest: Promise<void> } | undefined> {
   const chunker: ChunkStream = await openChunkStream(ctx.repository);
-  const chunks = new FileChunks(ctx.ring, ctx.pipeline, ctx.repository, ctx.idKey);
+  const chunks = new FileChunks(ctx.ring, ctx.pipeline, ctx.repository, ctx.idMac);
   let size = 0;
   let whole = false;
   try {

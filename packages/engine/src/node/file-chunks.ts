@@ -4,27 +4,32 @@
  * thread, which is then the other core — and claimed from the repository on the main thread, so
  * deduplication is decided in one place; those it lacks go to a worker to be compressed and
  * sealed. (With two workers on two cores, MACing on the main thread left both workers partly
- * idle; with one worker, the worker is the busier thread.)
+ * idle.)
+ *
+ * With one worker, the main thread MACs every chunk, even while the worker idles. Handing a
+ * piece to an idle worker to MAC (the rule before) looked free but was not: the piece's claims,
+ * and so its new chunks' sealing, waited for the round trip, and its ring region stayed taken
+ * meanwhile, so reading ahead stalled. Measured on two cores, next-day backups of the benchmark
+ * (8 alternating runs each, twice): the file phase took 774–828 ms instead of 804–940 ms, the
+ * main thread idle ≈ 0.1 s instead of ≈ 0.35 s; a first backup was unchanged (5.7–5.9 s).
  *
  * Every chunk must lie in the shared ring for a worker to read it: chunks inside a piece are
  * views of its ring region already; a chunk that spanned pieces (the chunker's own buffer) is
  * copied into a region of its own. A piece's region is given back once nothing needs it.
  */
-import { type KeyObject, createHmac } from 'node:crypto';
+import type { IdMac } from './id-mac.ts';
 import type { Repository } from '../repo/repository.ts';
 import type { PackPipeline } from './pack-pipeline.ts';
 import type { SharedRing } from './shared-ring.ts';
 import { joinBytes } from '@coffer/core';
 
 const ID_BYTES = 32;
-/** Below this much work queued at the workers, a piece is MACed by a worker even when the main thread could. */
-const HASH_HANDOFF_BYTES = 4 * 1024 * 1024;
 
-function hashHere(key: KeyObject, ring: SharedRing, spans: Uint32Array): Uint8Array {
+function hashHere(mac: IdMac, ring: SharedRing, spans: Uint32Array): Uint8Array {
   const ids = new Uint8Array(16 * spans.length);
   for (let i = 0; 2 * i < spans.length; i++) {
     const at = spans[2 * i] ?? 0;
-    ids.set(createHmac('sha256', key).update(ring.bytes.subarray(at, at + (spans[2 * i + 1] ?? 0))).digest(), ID_BYTES * i);
+    mac.write(ring.bytes.subarray(at, at + (spans[2 * i + 1] ?? 0)), ids, ID_BYTES * i);
   }
   return ids;
 }
@@ -36,14 +41,14 @@ export class FileChunks {
   /** Per piece, in order: the ids of its chunks once hashed and claimed. */
   readonly #batches: Promise<Uint8Array>[] = [];
 
-  /** With a key, ids are MACed here on the main thread instead of by a worker. */
-  readonly #idKey: KeyObject | undefined;
+  /** Given, ids are MACed here on the main thread instead of by the workers. */
+  readonly #idMac: IdMac | undefined;
 
-  constructor(ring: SharedRing, pipeline: PackPipeline, repository: Repository, idKey?: KeyObject) {
+  constructor(ring: SharedRing, pipeline: PackPipeline, repository: Repository, idMac?: IdMac) {
     this.#ring = ring;
     this.#pipeline = pipeline;
     this.#repository = repository;
-    this.#idKey = idKey;
+    this.#idMac = idMac;
   }
 
   /** Takes the chunks of one piece; `release` gives the piece's region back, once nothing needs it. */
@@ -76,11 +81,7 @@ export class FileChunks {
       free();
       throw error;
     }
-    // With one worker, the main thread MACs what the worker has no time for: while the worker
-    // compresses (a first backup) that is everything; while it idles (a next-day run that
-    // finds most pages known) the two take turns.
-    const key = this.#pipeline.workers.pendingBytes >= HASH_HANDOFF_BYTES ? this.#idKey : undefined;
-    const hashed = key ? Promise.resolve(hashHere(key, this.#ring, spans)) : this.#pipeline.hash(spans);
+    const hashed = this.#idMac ? Promise.resolve(hashHere(this.#idMac, this.#ring, spans)) : this.#pipeline.hash(spans);
     const batch = hashed.then(
       (ids) => {
         this.#storeNew(spans, ids, free);

@@ -10,7 +10,7 @@
  *
  * Blobs, segments and plaintexts lie in shared memory; messages carry offsets (pack-protocol.ts).
  */
-import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { type FromPackWorker, type HashRequest, OPEN_BLOB_BYTES, type OpenFailure, type OpenRequest, type PackWorkerInit, type ToPackWorker } from './pack-protocol.ts';
 import { BlobAad, FrameError, objectKey, openFrame } from './worker-frames.ts';
@@ -18,13 +18,14 @@ import { Packer } from './packer.ts';
 import { SegmentSlots } from './worker-pack.ts';
 import { madeGarbage } from './worker-gc.ts';
 import { ZstdDecodeError, ZstdDecoder } from './zstd-decoder.ts';
+import { IdMac } from './id-mac.ts';
 
 interface State {
   readonly settings: PackWorkerInit;
   readonly ring: Uint8Array;
   readonly packer: Packer;
   readonly blobAad: BlobAad;
-  readonly idKey: KeyObject;
+  readonly idMac: IdMac;
   readonly decoder: ZstdDecoder;
   readonly scratch: Scratch;
 }
@@ -42,7 +43,7 @@ function start(settings: PackWorkerInit): State {
     ring,
     packer: new Packer(settings, ring, new SegmentSlots(settings.segments, settings.segmentBytes, settings.segmentCount, settings.control), sink),
     blobAad: new BlobAad(settings.labels.blobAad),
-    idKey: createSecretKey(settings.idKey),
+    idMac: new IdMac(settings.idKey),
     decoder: new ZstdDecoder(),
     scratch: new Scratch(),
   };
@@ -57,16 +58,15 @@ const sink = {
   },
 };
 
-/** Each Hmac object and digest is garbage too, with native memory V8 does not see: count it generously. */
-const HMAC_GARBAGE_BYTES = 2048;
+/** Each decipher object is garbage too, with native memory V8 does not see: counted generously. */
+const DECIPHER_GARBAGE_BYTES = 2048;
 
 function hash(s: State, request: HashRequest): Uint8Array {
   const { spans } = request;
   const ids = new Uint8Array(16 * spans.length);
   for (let i = 0; 2 * i < spans.length; i++) {
     const at = spans[2 * i] ?? 0;
-    ids.set(createHmac('sha256', s.idKey).update(s.ring.subarray(at, at + (spans[2 * i + 1] ?? 0))).digest(), 32 * i);
-    madeGarbage(HMAC_GARBAGE_BYTES);
+    s.idMac.write(s.ring.subarray(at, at + (spans[2 * i + 1] ?? 0)), ids, 32 * i);
   }
   return ids;
 }
@@ -120,8 +120,7 @@ function openBlob(s: State, key: KeyObject, frame: Uint8Array, type: number, blo
     } else {
       throw new FrameError('E_FORMAT', `has unknown encoding ${String(encoding)}`);
     }
-    const mac = createHmac('sha256', s.idKey).update(out).digest();
-    if (!mac.equals(blobs.subarray(at, at + 32))) throw new FrameError('E_INTEGRITY', 'does not hash to its id');
+    if (!s.idMac.matches(out, blobs.subarray(at, at + 32))) throw new FrameError('E_INTEGRITY', 'does not hash to its id');
   } catch (error) {
     out.fill(0);
     throw error;
@@ -153,7 +152,7 @@ function open(s: State, request: OpenRequest): void {
     const frameLength = view.getUint32(base + 37);
     const rawLength = view.getUint32(base + 41);
     const outAt = view.getUint32(base + 45);
-    madeGarbage(frameLength + rawLength + HMAC_GARBAGE_BYTES);
+    madeGarbage(frameLength + rawLength + DECIPHER_GARBAGE_BYTES);
     try {
       openBlob(s, key, s.ring.subarray(frameAt, frameAt + frameLength), blobs[base] ?? 0, blobs, base + 1, s.ring.subarray(outAt, outAt + rawLength));
     } catch (error) {

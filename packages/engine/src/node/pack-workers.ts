@@ -89,11 +89,6 @@ export class PackWorkers {
     return this.#workers.length;
   }
 
-  /** Bytes of requests the workers have not answered yet (about what they have to do). */
-  get pendingBytes(): number {
-    return this.#load.reduce((sum, load) => sum + load, 0);
-  }
-
   /** Where segments and finished packs go; set before the first store request. */
   set events(events: PackEvents) {
     this.#events = events;
