@@ -17,19 +17,22 @@ if (major < 22 || (major === 22 && minor < 18)) {
 /**
  * Memory settings a process can only take at start, so the command replaces itself (execve: same
  * process id, stdio and exit status) with a node that has them. Measured on a 2.4 GB backup, peak
- * RSS 232 → 190 MiB and no slower:
+ * RSS 232 → 190 MiB:
  * - V8 grows each isolate's young generation from 16 to 32 MiB semi-spaces when much of it
  *   survives a scavenge — and a backup's in-flight chunks do. 2 MiB semi-spaces cap that growth
  *   (pack workers inherit the flag) at the cost of more, smaller scavenges.
- * - glibc serves allocations under 32 MiB from its arenas, which fragment: the main arena grew
- *   from 19 to 61 MiB with the dataset. Buffers of 128 KiB and more are mapped and unmapped on
- *   their own instead, free memory above 128 KiB is returned at once, and two arenas serve all
- *   threads instead of eight per core.
- * COFFER_NO_REEXEC=1 runs without them (for profiling the difference).
+ * - glibc gives each thread that allocates an arena of its own, up to eight per core, and each
+ *   fragments on its own (the thread pool alone has 16 threads, threadpool.ts). Two arenas serve
+ *   all threads instead.
+ * glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ (128 KiB) were set too, once: they
+ * saved a few MiB but cost CPU, since every buffer of 128 KiB or more was then mapped, faulted in
+ * page by page, and unmapped again. Measured on two cores at scale 1, without them: first backup
+ * 6.9 instead of 7.4 s of CPU, restore 5.4 instead of 5.9 s, peak RSS +3 MiB (177 and 159 MiB).
+ * COFFER_NO_REEXEC=1 runs without any of them (for profiling the difference).
  */
 const TUNED = 'COFFER_TUNED_PROCESS';
 if (process.env[TUNED] !== '1' && process.env.COFFER_NO_REEXEC !== '1' && typeof process.execve === 'function') {
-  const env = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072', ...process.env, [TUNED]: '1' };
+  const env = { MALLOC_ARENA_MAX: '2', ...process.env, [TUNED]: '1' };
   const userSet = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || (process.env.NODE_OPTIONS ?? '').includes('--max-semi-space-size');
   const flags = userSet ? [] : ['--max-semi-space-size=2'];
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], env);

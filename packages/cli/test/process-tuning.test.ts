@@ -61,7 +61,9 @@ describe.skipIf(!LINUX)('process tuning', () => {
     const held = await heldChild();
     try {
       expect(held.cmdline).toContain('--max-semi-space-size=2');
-      expect(held.environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_TRIM_THRESHOLD_=131072', 'COFFER_TUNED_PROCESS=1']));
+      expect(held.environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'COFFER_TUNED_PROCESS=1']));
+      // Mapping every buffer of 128 KiB or more on its own cost more CPU than the memory it saved.
+      expect(held.environ.filter((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=') || e.startsWith('MALLOC_TRIM_THRESHOLD_='))).toEqual([]);
     } finally {
       await held.release();
     }
