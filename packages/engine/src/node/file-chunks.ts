@@ -24,6 +24,8 @@ import type { SharedRing } from './shared-ring.ts';
 import { joinBytes } from '@coffer/core';
 
 const ID_BYTES = 32;
+/** New chunks are copied out of their piece when they are at most this share of it (1 in …). */
+const COPY_OUT_SHARE = 4;
 
 function hashHere(mac: IdMac, ring: SharedRing, spans: Uint32Array): Uint8Array {
   const ids = new Uint8Array(16 * spans.length);
@@ -102,6 +104,38 @@ export class FileChunks {
     return joinBytes(await Promise.all(this.#batches));
   }
 
+  /**
+   * When a piece's new chunks are a small part of it (a next day's database: about one page in
+   * five), copies them into a region of their own and frees the piece at once; returns what
+   * frees the chunks' memory once they are sealed, and rewrites `stored` to their new places.
+   * Otherwise the piece stays taken until the worker has sealed them, and with only the
+   * read-ahead budget's two pieces in flight the main thread and the worker waited for each
+   * other. Measured on two cores: next day ≈−0.08 s, as with twice the read-ahead but without
+   * its memory. A first backup (everything new) is not copied; when the ring has no room at
+   * once, neither.
+   */
+  #copyOut(spans: Uint32Array, stored: Uint32Array, free: () => void): () => void {
+    let all = 0;
+    for (let i = 1; i < spans.length; i += 2) all += spans[i] ?? 0;
+    let fresh = 0;
+    for (let i = 1; i < stored.length; i += 2) fresh += stored[i] ?? 0;
+    if (fresh * COPY_OUT_SHARE > all) return free;
+    const at = this.#ring.tryAlloc(fresh);
+    if (at < 0) return free;
+    const bytes = this.#ring.bytes;
+    for (let i = 0, to = at; i < stored.length; i += 2) {
+      const from = stored[i] ?? 0;
+      const length = stored[i + 1] ?? 0;
+      bytes.copyWithin(to, from, from + length);
+      stored[i] = to;
+      to += length;
+    }
+    free();
+    return () => {
+      this.#ring.free(at);
+    };
+  }
+
   /** Claims each chunk; those the repository lacks go to be sealed, and the regions are freed after. */
   #storeNew(spans: Uint32Array, ids: Uint8Array, free: () => void): void {
     const newSpans: number[] = [];
@@ -118,10 +152,12 @@ export class FileChunks {
     }
     const joined = new Uint8Array(ID_BYTES * newIds.length);
     for (const [i, id] of newIds.entries()) joined.set(id, ID_BYTES * i);
+    const stored = Uint32Array.from(newSpans);
+    const release = this.#copyOut(spans, stored, free);
     try {
-      this.#pipeline.store('data', Uint32Array.from(newSpans), joined, free);
+      this.#pipeline.store('data', stored, joined, release);
     } catch (error) {
-      free();
+      release();
       throw error;
     }
   }

@@ -65,6 +65,13 @@ export class SharedRing {
     });
   }
 
+  /** A region of `size` bytes if one is free now and nobody waits for one, else -1. */
+  tryAlloc(size: number): number {
+    const wanted = Math.max(ALIGN, alignUp(size));
+    if (wanted > this.#size || this.#waiting.length > 0) return -1;
+    return this.#place(wanted);
+  }
+
   /** Gives back the region at `offset`. */
   free(offset: number): void {
     const region = this.#byOffset.get(offset);
