@@ -52,6 +52,17 @@ describe('the bundled CLI', () => {
     expect(inputs.filter((p) => p.includes('node_modules'))).toEqual([]);
   });
 
+  it('bundles the pack workers too, and starts them from the bundle, not from the TypeScript sources', async () => {
+    expect(inputs.some((p) => p.endsWith('/engine/src/node/pack-worker.ts'))).toBe(true);
+    const files = await readdir(outDir);
+    expect(files).toContain('pack-worker-boot.js');
+    const code = (await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => readFile(join(outDir, f), 'utf8')))).join('\n');
+    expect(code).toMatch(/new URL\(["']\.\/pack-worker-boot\.js["'], import\.meta(\.url|\[["']url["']\])\)/);
+    expect(code).not.toMatch(/pack-worker-boot\.js["'], new URL/);
+    // Nothing in the worker's bundle is TypeScript left for Node to strip.
+    expect(code).not.toMatch(/import\(["'][^"']*\.ts["']\)/);
+  });
+
   it('backs up, checks and restores like the sources, pack workers included', async () => {
     const source = join(work.path, 'chat');
     await mkdir(join(source, 'media'), { recursive: true });
