@@ -30,10 +30,11 @@ const MANIFEST_FORMAT = 1;
 
 const CLI_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = join(CLI_ROOT, 'src', 'main.ts');
-/** The pack workers' entry point, and the module that starts workers from it. */
+/** The pack workers' entry point, and the module that starts workers from it (beside the engine's Node index). */
+const ENGINE_NODE = dirname(fileURLToPath(import.meta.resolve('@coffer/engine/node')));
 const WORKER_BOOT = 'pack-worker-boot.js';
-const WORKER_ENTRY = join(CLI_ROOT, '..', 'engine', 'src', 'node', WORKER_BOOT);
-const WORKER_STARTER = join(CLI_ROOT, '..', 'engine', 'src', 'node', 'pack-workers.ts');
+const WORKER_ENTRY = join(ENGINE_NODE, WORKER_BOOT);
+const WORKER_STARTER = join(ENGINE_NODE, 'pack-workers.ts');
 const WORKER_URL = `new URL('./${WORKER_BOOT}', import.meta.url)`;
 
 /** Workspace packages are bundled; every other bare specifier is an npm package or a Node built-in. */

@@ -1,4 +1,4 @@
-/** Byte helpers shared by the formats. Uint8Array only: core never touches Node's Buffer. */
+/** Byte helpers shared by the formats: plain Uint8Array, so that they run the same in browsers and in Node. */
 import { fail } from './errors.ts';
 
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {

@@ -27,15 +27,6 @@ const ID_BYTES = 32;
 /** New chunks are copied out of their piece when they are at most this share of it (1 in …). */
 const COPY_OUT_SHARE = 4;
 
-function hashHere(mac: IdMac, ring: SharedRing, spans: Uint32Array): Uint8Array {
-  const ids = new Uint8Array(16 * spans.length);
-  for (let i = 0; 2 * i < spans.length; i++) {
-    const at = spans[2 * i] ?? 0;
-    mac.write(ring.bytes.subarray(at, at + (spans[2 * i + 1] ?? 0)), ids, ID_BYTES * i);
-  }
-  return ids;
-}
-
 export class FileChunks {
   readonly #ring: SharedRing;
   readonly #pipeline: PackPipeline;
@@ -83,7 +74,7 @@ export class FileChunks {
       free();
       throw error;
     }
-    const hashed = this.#idMac ? Promise.resolve(hashHere(this.#idMac, this.#ring, spans)) : this.#pipeline.hash(spans);
+    const hashed = this.#idMac ? Promise.resolve(this.#idMac.ofSpans(this.#ring.bytes, spans)) : this.#pipeline.hash(spans);
     const batch = hashed.then(
       (ids) => {
         this.#storeNew(spans, ids, free);

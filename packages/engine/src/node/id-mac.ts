@@ -53,6 +53,16 @@ export class IdMac {
     copyLatin1(hash('sha256', this.#outer, 'binary'), out, offset);
   }
 
+  /** The MACs of the chunks at `spans` ((offset, length) pairs into `bytes`), 32 bytes each. */
+  ofSpans(bytes: Uint8Array, spans: Uint32Array): Uint8Array {
+    const ids = new Uint8Array(MAC_BYTES * (spans.length >> 1));
+    for (let i = 0; 2 * i < spans.length; i++) {
+      const at = spans[2 * i] ?? 0;
+      this.write(bytes.subarray(at, at + (spans[2 * i + 1] ?? 0)), ids, MAC_BYTES * i);
+    }
+    return ids;
+  }
+
   /** Whether `data` MACs to `expected` (32 bytes), compared in constant time. */
   matches(data: Uint8Array, expected: Uint8Array): boolean {
     this.write(data, this.#check, 0);

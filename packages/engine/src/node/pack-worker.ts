@@ -12,7 +12,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { type FromPackWorker, type HashRequest, OPEN_BLOB_BYTES, type OpenFailure, type OpenRequest, type PackWorkerInit, type ToPackWorker } from './pack-protocol.ts';
+import { type FromPackWorker, OPEN_BLOB_BYTES, type OpenFailure, type OpenRequest, type PackWorkerInit, type ToPackWorker } from './pack-protocol.ts';
 import { BlobAad, FrameError, objectKey, openFrame } from './worker-frames.ts';
 import { Packer } from './packer.ts';
 import { SegmentSlots } from './worker-pack.ts';
@@ -61,15 +61,6 @@ const sink = {
 /** Each decipher object is garbage too, with native memory V8 does not see: counted generously. */
 const DECIPHER_GARBAGE_BYTES = 2048;
 
-function hash(s: State, request: HashRequest): Uint8Array {
-  const { spans } = request;
-  const ids = new Uint8Array(16 * spans.length);
-  for (let i = 0; 2 * i < spans.length; i++) {
-    const at = spans[2 * i] ?? 0;
-    s.idMac.write(s.ring.subarray(at, at + (spans[2 * i + 1] ?? 0)), ids, 32 * i);
-  }
-  return ids;
-}
 
 /** A restore reads packs one after another; a few recent keys are all it needs. */
 const readKeys = new Map<string, KeyObject>();
@@ -170,7 +161,7 @@ function handle(message: ToPackWorker): void {
   if (!state) throw new Error('pack worker used before init');
   switch (message.op) {
     case 'hash':
-      post({ op: 'hashed', seq: message.seq, ids: hash(state, message) });
+      post({ op: 'hashed', seq: message.seq, ids: state.idMac.ofSpans(state.ring, message.spans) });
       return;
     case 'store':
       state.packer.store(message.type, message.spans, message.ids);
