@@ -4,6 +4,8 @@
  * one-chunk shortcut for small files, and a round trip with several pack workers.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -14,6 +16,7 @@ import { encodeEntries } from '../src/repo/entries.ts';
 import { Repository } from '../src/repo/repository.ts';
 import { backup } from '../src/node/backup.ts';
 import { openChunkStream } from '../src/node/chunk-stream.ts';
+import type { LocalFs } from '../src/node/local-fs.ts';
 import { LocalStorage } from '../src/node/local-storage.ts';
 import { restoreSnapshot } from '../src/node/restore.ts';
 import { SharedRing, sharedMemory } from '../src/node/shared-ring.ts';
@@ -182,6 +185,34 @@ describe('local storage: staged packs and direct reads', () => {
     const tail = new Uint8Array(100);
     expect(await storage.readInto('data/ab/object', (2 << 20) + 12_300, tail, false)).toBe(45);
     await expect(storage.readInto('data/none', 0, tail, false)).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
+  });
+
+  test('a filesystem without direct I/O, which creates the file before refusing O_DIRECT (as Linux does on ramfs), still takes staged packs', async () => {
+    let refused = 0;
+    const noDirectIo: LocalFs = {
+      ...fsPromises,
+      open: (async (path: string, flags?: string | number, mode?: number) => {
+        if (typeof flags === 'number' && (flags & constants.O_DIRECT) !== 0) {
+          // The kernel's order: create (O_CREAT), then check the flag against the filesystem.
+          await (await fsPromises.open(path, flags & ~constants.O_DIRECT, mode)).close();
+          refused++;
+          throw Object.assign(new Error('EINVAL: simulated'), { code: 'EINVAL' });
+        }
+        return fsPromises.open(path, flags, mode);
+      }) as LocalFs['open'],
+    };
+    const storage = new LocalStorage(join(dir.path, 'store'), { fs: noDirectIo });
+    const memory = new Uint8Array(sharedMemory(2 * 1024 * 1024));
+    memory.set(randomBytes(memory.length));
+    const staged = await storage.stage('data');
+    await Promise.all([staged.write(memory.subarray(0, 1 << 20), true), staged.write(memory.subarray(1 << 20, (1 << 20) + 777), true)]);
+    await staged.commit('data/ef/object');
+    expect(Buffer.compare(await storage.get('data/ef/object'), memory.subarray(0, (1 << 20) + 777))).toBe(0);
+    const target = new Uint8Array(sharedMemory(1 << 20));
+    expect(await storage.readInto('data/ef/object', 0, target, true)).toBe(1 << 20);
+    expect(Buffer.compare(target, memory.subarray(0, 1 << 20))).toBe(0);
+    expect(refused).toBe(2);
+    expect((await readdir(join(dir.path, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
   test('a staged object is create-only, and an aborted one leaves nothing', async () => {

@@ -35,9 +35,13 @@ export async function openStagedFile(host: StagingHost, dir: string, what: strin
     try {
       return { handle: await host.fs.open(temp, create | constants.O_DIRECT, 0o600), direct: true };
     } catch (error) {
-      // EINVAL: this filesystem has no direct I/O.
+      // EINVAL: this filesystem has no direct I/O (ramfs; tmpfs before Linux 6.6; some FUSE and
+      // network filesystems). Linux refuses the flag only after it has created the file, so the
+      // temp file may exist now, empty: open it without O_EXCL. The name is ours (64 random
+      // bits, made an instant ago); O_NOFOLLOW still refuses a symlink planted under it.
       if (errnoCode(error) !== 'EINVAL') throw error;
-      return { handle: await host.fs.open(temp, create, 0o600), direct: false };
+      const reopen = (create & ~constants.O_EXCL) | constants.O_TRUNC | constants.O_NOFOLLOW;
+      return { handle: await host.fs.open(temp, reopen, 0o600), direct: false };
     }
   });
   return new StagedFile(host, temp, handle.handle, handle.direct, what);
