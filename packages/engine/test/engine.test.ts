@@ -129,6 +129,27 @@ describe('backup and restore', () => {
     expect(restoredNames).toContain('messages.txt');
     expect(restoredNames).not.toContain('pipe');
   });
+
+  test('a name or link target that is not UTF-8 is reported (its bytes escaped), never stored mangled; a name with a real U+FFFD is kept', async () => {
+    const source = join(dir.path, 'source');
+    await makeSource(source);
+    const raw = (name: string, bytes: number[]): Buffer => Buffer.concat([Buffer.from(`${source}/${name}`), Buffer.from(bytes)]);
+    await writeFile(raw('latin1-', [0xe9, 0x2e, 0x74, 0x78, 0x74]), 'caf\u00e9 in Latin-1');
+    await writeFile(join(source, 'real-\uFFFD.txt'), 'a valid name that holds U+FFFD');
+    await symlink(Buffer.from([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xff]), join(source, 'odd-link'));
+    const repository = await Repository.init(new MemoryStorage(), first, options);
+    const report = await backup(repository, [source]);
+    expect(report.unreadable).toEqual([
+      { path: `${source}/latin1-\\xe9.txt`, message: 'EILSEQ: the name is not valid UTF-8, and snapshots store names as UTF-8 (skipped)' },
+      { path: join(source, 'odd-link'), message: "EILSEQ: the link's target is not valid UTF-8, and snapshots store targets as UTF-8 (skipped)" },
+    ]);
+    const restored = await restoreSnapshot(repository, report.snapshot, join(dir.path, 'target'));
+    expect(restored.failures).toEqual([]);
+    const names = await readdir(join(dir.path, 'target', 'source'));
+    expect(names).toContain('real-\uFFFD.txt');
+    expect(names.some((n) => n.startsWith('latin1-') || n === 'odd-link')).toBe(false);
+    expect(await readFile(join(dir.path, 'target', 'source', 'real-\uFFFD.txt'), 'utf8')).toBe('a valid name that holds U+FFFD');
+  });
 });
 
 describe('damage and rollback', () => {

@@ -107,7 +107,7 @@ async function walkEntry(state: WalkState, path: string, name: string, info: Big
   try {
     if (info.isDirectory()) {
       const parentTree = previous?.type === 'dir' && previous.subtree ? await loadTree(state.repository, previous.subtree) : undefined;
-      const names = (await readdir(path)).sort();
+      const names = (await listNames(state, path)).sort();
       const infos = await statAll(names.map((entry) => `${path}/${entry}`), state.stat);
       // Entries (subdirectories too) are walked several at once: with a cold cache every
       // directory listing is a disk read. The plan keeps their order.
@@ -123,7 +123,14 @@ async function walkEntry(state: WalkState, path: string, name: string, info: Big
       state.dirs++;
       return { kind: 'dir', name, mode, mtime, entries: planned.filter((p) => p !== undefined) };
     }
-    if (info.isSymbolicLink()) return { kind: 'node', node: { name, type: 'symlink', mode, mtime, target: await readlink(path) } };
+    if (info.isSymbolicLink()) {
+      const target = utf8(await readlink(path, { encoding: 'buffer' }));
+      if (target === undefined) {
+        state.unreadable.push({ path, message: `${NOT_UTF8}: the link's target is not valid UTF-8, and snapshots store targets as UTF-8 (skipped)` });
+        return undefined;
+      }
+      return { kind: 'node', node: { name, type: 'symlink', mode, mtime, target } };
+    }
     if (info.isFile()) {
       const size = Number(info.size);
       state.totals.totalFiles++;
@@ -144,6 +151,45 @@ async function walkEntry(state: WalkState, path: string, name: string, info: Big
     }
     throw error;
   }
+}
+
+/** The errno for an illegal byte sequence: what a name or link target that is not UTF-8 is reported with. */
+const NOT_UTF8 = 'EILSEQ';
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of UTF-8 bytes, or undefined if they are not valid UTF-8. */
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A directory's entry names. Linux names are bytes; Node decodes them as UTF-8 and replaces what
+ * is not with U+FFFD, so such a name could be neither read back nor restored (and two names could
+ * come out the same). Trees store names as UTF-8, so an entry whose name is not valid UTF-8 is
+ * listed as unreadable, shown with its odd bytes escaped. Only a listing with a U+FFFD in it is
+ * read again as bytes to tell them apart.
+ */
+async function listNames(state: WalkState, path: string): Promise<string[]> {
+  const names = await readdir(path);
+  if (!names.some((n) => n.includes('\uFFFD'))) return names;
+  const valid: string[] = [];
+  for (const raw of await readdir(path, { encoding: 'buffer' })) {
+    const name = utf8(raw);
+    if (name !== undefined) valid.push(name);
+    else state.unreadable.push({ path: `${path}/${escapeBytes(raw)}`, message: `${NOT_UTF8}: the name is not valid UTF-8, and snapshots store names as UTF-8 (skipped)` });
+  }
+  return valid;
+}
+
+/** Printable ASCII as it is, every other byte as \xNN. */
+function escapeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
 }
 
 /**
