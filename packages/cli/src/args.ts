@@ -58,7 +58,14 @@ export function parseCommandArgs(argv: readonly string[], options: OptionSpecs, 
     return { values, positionals };
   } catch (error) {
     // parseArgs explains itself well, but its hints mention internals ("To specify a positional argument…").
-    const message = error instanceof Error ? (error.message.split('\n')[0] ?? error.message).replace(/\.? ?To specify.*$/, '') : String(error);
+    const text = error instanceof Error ? error.message : String(error);
+    // "--keep-last -1": parseArgs will not take a value that starts with a dash ("argument is ambiguous").
+    const ambiguous = /^Option '(-[^']+)' argument is ambiguous/.exec(text);
+    if (ambiguous) {
+      const long = /use '(--[^=']+)=-XYZ'/.exec(text)?.[1] ?? ambiguous[1];
+      throw new UsageError(`option '${ambiguous[1] ?? ''}' needs a value; a value that starts with '-' is written ${long ?? ''}=VALUE`, command);
+    }
+    const message = (text.split('\n')[0] ?? text).replace(/\.? ?To specify.*$/, '');
     throw new UsageError(message.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option'), command);
   }
 }

@@ -86,7 +86,7 @@ function showHelp(io: Io, words: readonly string[]): number {
 
 function arityMessage(name: string, usage: string, args: { min: number; max: number }, got: number): string {
   const expected = args.max === 0 ? 'takes no arguments' : args.min === args.max ? `takes ${String(args.min)} argument${args.min === 1 ? '' : 's'}` : `takes at least ${String(args.min)} argument${args.min === 1 ? '' : 's'}`;
-  return `${name} ${expected} (${usage === '' ? 'none' : usage}), got ${String(got)}`;
+  return `${name} ${expected}${usage === '' ? '' : ` (${usage})`}, got ${String(got)}`;
 }
 
 /** " (did you mean …?)" for a command one or two edits away. */

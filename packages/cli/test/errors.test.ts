@@ -115,6 +115,8 @@ describe.concurrent('bad input and missing things', () => {
       [['backup'], /backup takes at least 1 argument/],
       [['restore', 'latest'], /restore needs --target/],
       [['forget', '--keep-last', 'two'], /--keep-last needs a whole number of at least 1, not "two"/],
+      [['forget', '--keep-last', '-1'], /option '--keep-last' needs a value; a value that starts with '-' is written --keep-last=VALUE/],
+      [['check', 'extra'], /check takes no arguments, got 1\n/],
       [['prune', '--max-unused', '150%'], /--max-unused takes a percentage/],
       [['key'], /"coffer key" needs a subcommand/],
       [['key', 'rotate'], /unknown subcommand "key rotate"/],
