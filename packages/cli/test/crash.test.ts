@@ -63,7 +63,11 @@ type Size = keyof typeof MEDIA_BYTES;
  */
 const EVENTS = { backup: ['start', 'lock', 'pack', 'snapshot', 'exit'], prune: ['start', 'lock', 'snapshots reference', 'wrote index', 'exit'] } as const;
 const WATCHED = { locks: 'lock', snapshots: 'snapshot', data: 'pack' } as const;
-const MARKERS = ['snapshots reference', 'wrote index'] as const;
+/** The prune lines that mark its events: "N snapshots reference M blobs" (or "1 snapshot references"), "wrote index". */
+const MARKERS = [
+  ['snapshots reference', /snapshots? references? /],
+  ['wrote index', /wrote index/],
+] as const;
 type Command = keyof typeof EVENTS;
 type Event = (typeof EVENTS)[Command][number];
 
@@ -331,7 +335,7 @@ async function runChild(command: Command, args: readonly string[], timingKey: st
   let stderr = '';
   child.stderr?.on('data', (chunk: string) => {
     stderr += chunk;
-    for (const marker of MARKERS) if (stderr.includes(marker)) happened(marker);
+    for (const [event, pattern] of MARKERS) if (pattern.test(stderr)) happened(event);
   });
   const result = await done;
   observe = undefined;

@@ -67,7 +67,7 @@ export async function prune(repository: Repository, options: PruneOptions = {}):
   const maxUnused = options.maxUnused ?? 0.05;
   const snapshots = await repository.snapshots();
   const used = await usedBlobs(repository, snapshots);
-  options.onProgress?.(`${String(snapshots.length)} snapshots reference ${String(used.size)} blobs`);
+  options.onProgress?.(`${plural(snapshots.length, 'snapshot references', 'snapshots reference')} ${plural(used.size, 'blob', 'blobs')}`);
 
   const keepWhole: IndexedPack[] = [];
   const rewrite: IndexedPack[] = [];
@@ -116,4 +116,8 @@ export async function prune(repository: Repository, options: PruneOptions = {}):
   for (const pack of [...drop, ...rewrite]) await repository.storage.delete(packName(pack.id));
   for (const name of orphans) await repository.storage.delete(name);
   return { ...report, indexFilesReplaced: oldIndexFiles.length };
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${String(n)} ${n === 1 ? one : many}`;
 }
