@@ -6,7 +6,7 @@
  * command, and locks released on SIGINT/SIGTERM.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -105,6 +105,21 @@ describe.concurrent('bad input and missing things', () => {
     const fresh = await coffer(['snapshots'], { ...renv, COFFER_STATE_DIR: join(work.path, 'fresh-state') });
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.stdout).toContain('newest: #1');
+  });
+
+  test('a file where a directory is needed (restore --target, a repository path) is named, exit 1', async () => {
+    const file = join(work.path, 'a-file');
+    await writeFile(file, 'not a directory');
+    const fenv = { ...env, COFFER_REPOSITORY: join(work.path, 'file-case-repo'), COFFER_RECOVERY_KEY_FILE: join(work.path, 'file-case.key') };
+    expect((await runInProcess(['init', '--write-recovery-key', join(work.path, 'file-case.key')], fenv)).code).toBe(0);
+    expect((await runInProcess(['backup', source], fenv)).code).toBe(0);
+    const restore = await runInProcess(['restore', 'latest', '--target', file], fenv);
+    expect(restore.code).toBe(1);
+    expect(restore.stderr).toContain(`the target ${file} exists and is not a directory`);
+    const init = await runInProcess(['init', '--write-recovery-key', join(work.path, 'unused.key'), '-r', join(file, 'repo')], env);
+    expect(init.code).toBe(1);
+    expect(init.stderr).toMatch(/cannot be made a directory: a file stands at it or above it/);
+    expect(await readFile(file, 'utf8')).toBe('not a directory');
   });
 
   test('unknown commands, unknown options and bad arguments exit 1 with a pointer to help', async () => {

@@ -284,7 +284,7 @@ export class LocalStorage implements StagingStorage, ReadIntoStorage {
     } catch (error) {
       // A file stands where a directory is needed: `a` exists and `a/b` was asked for.
       if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOTDIR') {
-        fail('E_STORAGE_EXISTS', 'an object exists where a directory of objects is needed');
+        fail('E_STORAGE_EXISTS', `${dir} cannot be made a directory: a file stands at it or above it`);
       }
       throw error;
     }

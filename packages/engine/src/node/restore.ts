@@ -8,7 +8,7 @@
  * range of a pack is read once, decrypted and verified by the pack workers in
  * shared memory, and written to every place that needs it (restore-data.ts).
  */
-import { lutimes, mkdir, rm, symlink, chmod, utimes } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CofferError, LABELS, fail, fromHex } from '@coffer/core';
 import { MAX_PACK_ENTRIES } from '../repo/pack.ts';
@@ -83,6 +83,8 @@ export async function restoreSnapshot(repository: Repository, stored: StoredSnap
   const fileNodes = plan.filter((p) => p.node.type === 'file');
   const progress = { files: 0, bytes: 0, totalFiles: fileNodes.length, totalBytes: fileNodes.reduce((n, f) => n + (f.node.size ?? 0), 0) };
   const failures: RestoreFailure[] = [];
+  const existing = await stat(target).catch(() => undefined);
+  if (existing && !existing.isDirectory()) fail('E_INVALID_ARGUMENT', `the target ${target} exists and is not a directory`);
   await mkdir(target, { recursive: true });
   for (const { path, node } of plan) {
     if (node.type === 'dir') await mkdir(join(target, path), { recursive: true });
