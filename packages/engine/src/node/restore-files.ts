@@ -9,7 +9,11 @@
  * guarantees is about content, not durability: what is under a file's name is verified.
  *
  * At most MAX_OPEN files are open at once; a file whose blobs come in many packs is closed in
- * between and opened again.
+ * between and opened again. A file that needs a descriptor while MAX_OPEN are open and busy waits
+ * for one. Before, a range of small files (a thumbnail cache: a thousand files in 2 MiB) opened
+ * them all at once, and every open scanned thousands of handles for one to close: 50,000 files
+ * of 100 B–3 KB restored in 9.8 s with a peak of 417 MiB, now in 7.2–7.9 s with 345–365 MiB (most
+ * of the rest is the plan of 50,000 files and garbage V8 collects late; restic: 97 MiB).
  */
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -36,6 +40,8 @@ interface State {
   writing: number;
   failure?: string;
   done: boolean;
+  /** Between the last write and the rename: its handle must stay open (chmod). */
+  finishing: boolean;
 }
 
 export class RestoreFiles {
@@ -44,8 +50,10 @@ export class RestoreFiles {
   readonly #onDone: (target: RestoreTarget) => void;
   /** Open handles, least recently used first. */
   readonly #open = new Map<number, Promise<FileHandle>>();
-  /** Directories checked not to be symlinks. */
-  readonly #checked = new Set<string>();
+  /** Directories checked not to be symlinks (or being checked: files in one directory start together). */
+  readonly #checked = new Map<string, Promise<void>>();
+  /** Files waiting for a descriptor (see MAX_OPEN). */
+  readonly #slotWaiters: (() => void)[] = [];
   readonly #finishing = new Set<Promise<void>>();
   /**
    * Temporary names are this run's random tag and a count: unique, and not guessable before the
@@ -56,7 +64,7 @@ export class RestoreFiles {
 
   constructor(root: string, targets: readonly RestoreTarget[], onDone: (target: RestoreTarget) => void) {
     this.#root = root;
-    this.#files = targets.map((target) => ({ target, size: target.node.size ?? 0, written: 0, writing: 0, done: false }));
+    this.#files = targets.map((target) => ({ target, size: target.node.size ?? 0, written: 0, writing: 0, done: false, finishing: false }));
     this.#onDone = onDone;
   }
 
@@ -80,6 +88,8 @@ export class RestoreFiles {
       this.fail(file, describe(error));
     } finally {
       state.writing--;
+      // It may be closed now, to make room.
+      if (state.writing === 0) this.#wakeSlotWaiter();
     }
     if (complete(state)) this.#finish(file, state);
   }
@@ -115,24 +125,41 @@ export class RestoreFiles {
     return state;
   }
 
-  #handle(file: number, state: State): Promise<FileHandle> {
+  async #handle(file: number, state: State): Promise<FileHandle> {
     const open = this.#open.get(file);
     if (open) {
       this.#open.delete(file);
       this.#open.set(file, open);
       return open;
     }
-    const handle = this.#openFile(state);
-    this.#open.set(file, handle);
-    if (this.#open.size > MAX_OPEN) {
-      // The least recently used file that no write is waiting on.
-      for (const other of this.#open.keys()) {
-        if (other === file || (this.#files[other]?.writing ?? 0) > 0) continue;
-        void this.#close(other);
-        break;
+    while (this.#open.size >= MAX_OPEN && !this.#closeIdle(file)) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+      // Another write opened this file meanwhile: the room this wake announced is someone else's.
+      const opened = this.#open.get(file);
+      if (opened) {
+        this.#wakeSlotWaiter();
+        return opened;
       }
     }
+    const handle = this.#openFile(state);
+    this.#open.set(file, handle);
     return handle;
+  }
+
+  /** Closes the least recently used file that nothing is writing or finishing; false if every open file is busy. */
+  #closeIdle(except: number): boolean {
+    for (const other of this.#open.keys()) {
+      const state = this.#files[other];
+      if (other === except || (state?.writing ?? 0) > 0 || state?.finishing) continue;
+      void this.#close(other);
+      return true;
+    }
+    return false;
+  }
+
+  /** One file's worth of room appeared (a close, or a file gone idle): the longest waiter looks. */
+  #wakeSlotWaiter(): void {
+    this.#slotWaiters.shift()?.();
   }
 
   async #openFile(state: State): Promise<FileHandle> {
@@ -145,15 +172,18 @@ export class RestoreFiles {
   async #close(file: number): Promise<void> {
     const handle = this.#open.get(file);
     this.#open.delete(file);
+    if (handle) this.#wakeSlotWaiter();
     await (await handle?.catch(() => undefined))?.close().catch(() => undefined);
   }
 
   #finish(file: number, state: State): void {
     state.done = true;
+    state.finishing = true;
     const work = (async () => {
       const node = state.target.node;
       const handle = await this.#handle(file, state);
       await handle.chmod(node.mode);
+      state.finishing = false;
       await this.#close(file);
       const time = nsToSeconds(node.mtime);
       await utimes(state.temporary as string, time, time);
@@ -161,6 +191,7 @@ export class RestoreFiles {
       this.#onDone(state.target);
     })().catch(async (error: unknown) => {
       state.done = false;
+      state.finishing = false;
       state.failure ??= describe(error);
       await this.#close(file);
     });
@@ -173,17 +204,33 @@ export class RestoreFiles {
   }
 }
 
-/** A symlink planted in the target must not redirect a restore outside it. `checked` remembers directories already looked at. */
-export async function refuseSymlinkedParent(root: string, path: string, checked = new Set<string>()): Promise<void> {
-  const parts = path.split('/').filter(Boolean).slice(0, -1);
-  let current = root;
-  for (const part of parts) {
-    current = join(current, part);
-    if (checked.has(current)) continue;
-    const info = await lstat(current);
-    if (info.isSymbolicLink()) fail('E_INVALID_ARGUMENT', `${current} is a symbolic link; refusing to restore through it`);
-    checked.add(current);
+/**
+ * A symlink planted in the target must not redirect a restore outside it. `checked` remembers
+ * the check of each directory, done or under way, so that the files of one directory, which
+ * start together, share one lstat instead of one each.
+ */
+export async function refuseSymlinkedParent(root: string, path: string, checked = new Map<string, Promise<void>>()): Promise<void> {
+  for (const dir of parentsOf(root, path)) {
+    let check = checked.get(dir);
+    if (!check) {
+      check = lstat(dir).then((info) => {
+        if (info.isSymbolicLink()) fail('E_INVALID_ARGUMENT', `${dir} is a symbolic link; refusing to restore through it`);
+      });
+      checked.set(dir, check);
+    }
+    await check;
   }
+}
+
+/** The directories under `root` that hold `path` (a snapshot path like /dir/file), outermost first. */
+function parentsOf(root: string, path: string): string[] {
+  const dirs: string[] = [];
+  let current = root;
+  for (const part of path.split('/').filter(Boolean).slice(0, -1)) {
+    current = join(current, part);
+    dirs.push(current);
+  }
+  return dirs;
 }
 
 /** Every byte written, nothing pending, nothing failed, not finished yet. (A function: the state changes across awaits.) */
