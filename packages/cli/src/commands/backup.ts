@@ -1,4 +1,5 @@
-import { backup } from '@coffer/engine/node';
+import { type BackupProgress, backup } from '@coffer/engine/node';
+import { silentProgress } from '../progress.ts';
 import { booleanOption, stringOption, stringsOption, timeOption } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -34,9 +35,14 @@ export const backupCommand: Command = {
         ...(host === undefined ? {} : { host }),
         ...(time === undefined ? {} : { now: () => time }),
         ...(booleanOption(args, 'force') ? { parent: null } : {}),
-        onProgress: (p) => {
-          progress.update({ unit: 'files', done: p.files, total: p.totalFiles, bytes: p.bytes, totalBytes: p.totalBytes, note: `${formatBytes(p.addedBytes)} new` });
-        },
+        // Nothing to show (quiet, --json, not a terminal): not even the progress is computed, once per piece read.
+        ...(progress === silentProgress
+          ? {}
+          : {
+              onProgress: (p: BackupProgress) => {
+                progress.update({ unit: 'files', done: p.files, total: p.totalFiles, bytes: p.bytes, totalBytes: p.totalBytes, note: `${formatBytes(p.addedBytes)} new` });
+              },
+            }),
       });
       progress.clear();
       return result;
