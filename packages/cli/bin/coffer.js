@@ -24,6 +24,12 @@ if (major < 22 || (major === 22 && minor < 18)) {
  * - glibc gives each thread that allocates an arena of its own, up to eight per core, and each
  *   fragments on its own (the thread pool alone has 16 threads, threadpool.ts). Two arenas serve
  *   all threads instead.
+ * - V8 lets the old generation grow to up to four times what survived the last full collection
+ *   before it collects again, and with 2 MiB semi-spaces much short-lived garbage (a file's
+ *   promises, outlived by its I/O) is promoted there. --heap-growing-percent=50 collects at 1.5×
+ *   instead. Measured on 50,000 files of 100 B–3 KB: backup peak 260 → 194–207 MiB, restore
+ *   363 → 229 MiB (≈0.9 s more CPU); the benchmark's backups and restores unchanged. (Not a
+ *   cap like --max-old-space-size, which would fail a repository with a large live set.)
  * glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ (128 KiB) were set too, once: they
  * saved a few MiB but cost CPU, since every buffer of 128 KiB or more was then mapped, faulted in
  * page by page, and unmapped again. Measured on two cores at scale 1, without them: first backup
@@ -33,8 +39,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
 const TUNED = 'COFFER_TUNED_PROCESS';
 if (process.env[TUNED] !== '1' && process.env.COFFER_NO_REEXEC !== '1' && typeof process.execve === 'function') {
   const env = { MALLOC_ARENA_MAX: '2', ...process.env, [TUNED]: '1' };
-  const userSet = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || (process.env.NODE_OPTIONS ?? '').includes('--max-semi-space-size');
-  const flags = userSet ? [] : ['--max-semi-space-size=2'];
+  const userSet = (flag) => process.execArgv.some((a) => a.startsWith(flag)) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+  const flags = [userSet('--max-semi-space-size') ? [] : ['--max-semi-space-size=2'], userSet('--heap-growing-percent') ? [] : ['--heap-growing-percent=50']].flat();
   process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], env);
 }
 

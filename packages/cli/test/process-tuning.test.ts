@@ -61,6 +61,7 @@ describe.skipIf(!LINUX)('process tuning', () => {
     const held = await heldChild();
     try {
       expect(held.cmdline).toContain('--max-semi-space-size=2');
+      expect(held.cmdline).toContain('--heap-growing-percent=50');
       expect(held.environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'COFFER_TUNED_PROCESS=1']));
       // Mapping every buffer of 128 KiB or more on its own cost more CPU than the memory it saved.
       expect(held.environ.filter((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=') || e.startsWith('MALLOC_TRIM_THRESHOLD_='))).toEqual([]);
@@ -81,6 +82,7 @@ describe.skipIf(!LINUX)('process tuning', () => {
     const plain = await heldChild({ COFFER_NO_REEXEC: '1' });
     try {
       expect(plain.cmdline).not.toContain('--max-semi-space-size=2');
+      expect(plain.cmdline).not.toContain('--heap-growing-percent=50');
       expect(plain.environ.some((e) => e.startsWith('MALLOC_'))).toBe(false);
     } finally {
       await plain.release();
