@@ -215,6 +215,41 @@ describe('local storage: staged packs and direct reads', () => {
     expect((await readdir(join(dir.path, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  test('a filesystem that opens with O_DIRECT but refuses the writes (another alignment) still takes staged packs', async () => {
+    let refused = 0;
+    const strictAlignment: LocalFs = {
+      ...fsPromises,
+      open: (async (path: string, flags?: string | number, mode?: number) => {
+        const handle = await fsPromises.open(path, flags, mode);
+        if (typeof flags !== 'number' || (flags & constants.O_DIRECT) === 0) return handle;
+        return new Proxy(handle, {
+          get(real, property) {
+            if (property === 'write') {
+              return () => {
+                refused++;
+                return Promise.reject(Object.assign(new Error('EINVAL: simulated'), { code: 'EINVAL' }));
+              };
+            }
+            const value: unknown = Reflect.get(real, property);
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;
+          },
+        });
+      }) as LocalFs['open'],
+    };
+    const storage = new LocalStorage(join(dir.path, 'store'), { fs: strictAlignment });
+    const memory = new Uint8Array(sharedMemory(3 * 1024 * 1024));
+    memory.set(randomBytes(memory.length));
+    const staged = await storage.stage('data');
+    // Three at once, as a pack's segments go: each is refused, and all land through one buffered handle.
+    await Promise.all([staged.write(memory.subarray(0, 1 << 20), true), staged.write(memory.subarray(1 << 20, 2 << 20), true), staged.write(memory.subarray(2 << 20, (2 << 20) + 999), true)]);
+    await staged.write(Uint8Array.of(7, 7, 7));
+    await staged.commit('data/aa/object');
+    const expected = Buffer.concat([memory.subarray(0, (2 << 20) + 999), Uint8Array.of(7, 7, 7)]);
+    expect(Buffer.compare(await storage.get('data/aa/object'), expected)).toBe(0);
+    expect(refused).toBe(3);
+    expect((await readdir(join(dir.path, 'store', 'data'))).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   test('a staged object is create-only, and an aborted one leaves nothing', async () => {
     const storage = new LocalStorage(join(dir.path, 'store'));
     await storage.put('data/cd/taken', Uint8Array.of(1));

@@ -8,6 +8,8 @@
  * freshly allocated page cache cost two seconds of CPU, and the fsync after it waited for the
  * same bytes to be written back; direct writes cost neither. A write that cannot be direct (not
  * aligned, or a filesystem such as tmpfs without O_DIRECT) goes through the page cache as usual.
+ * So does everything after a direct write the filesystem refuses (EINVAL: it wants another
+ * alignment than 4 KiB, as ZFS may on a kernel with 64 KiB pages).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -53,6 +55,9 @@ class StagedFile implements StagedObject {
   readonly #what: string;
   #handle: FileHandle | undefined;
   #direct: boolean;
+  /** The direct handle, once a refused write made the writes after it go through a buffered one. */
+  #retired: FileHandle | undefined;
+  #refused: Promise<FileHandle> | undefined;
   /** Bytes written; with direct I/O the file may be longer (rounded up) until commit cuts it. */
   #size = 0;
   #padded = false;
@@ -88,9 +93,11 @@ class StagedFile implements StagedObject {
       const handle = this.#open();
       // A retried write lands on the same bytes.
       await this.#host.attempt(`write ${this.#what}`, async () => {
-        for (let done = 0; done < length; ) {
-          const { bytesWritten } = await handle.write(source, done, length - done, at + done);
-          done += bytesWritten;
+        try {
+          await writeAt(handle, source, at);
+        } catch (error) {
+          if (!direct || errnoCode(error) !== 'EINVAL') throw error;
+          await writeAt(await this.#refuseDirect(), bytes, at);
         }
       });
     })();
@@ -136,12 +143,30 @@ class StagedFile implements StagedObject {
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close().catch(() => undefined);
+    await this.#retired?.close().catch(() => undefined);
+    this.#retired = undefined;
     await this.#host.fs.unlink(this.#temp).catch(() => undefined);
   }
 
   #open(): FileHandle {
     if (!this.#handle) fail('E_STORAGE_FAILED', `${this.#what}: the staged object was closed`);
     return this.#handle;
+  }
+
+  /**
+   * A direct write was refused: a buffered handle for it and every write after it. The direct
+   * handle stays open until abort(), since other direct writes may still be using it (each that
+   * is refused too comes here and gets the same buffered handle).
+   */
+  #refuseDirect(): Promise<FileHandle> {
+    this.#refused ??= (async () => {
+      this.#direct = false;
+      const buffered = await this.#host.fs.open(this.#temp, constants.O_WRONLY, 0o600);
+      this.#retired = this.#handle;
+      this.#handle = buffered;
+      return buffered;
+    })();
+    return this.#refused;
   }
 
   /** Reopens the temp file for buffered writes: what follows is not aligned. */
@@ -155,5 +180,12 @@ class StagedFile implements StagedObject {
   async #sameFile(file: string): Promise<boolean> {
     const [a, b] = await Promise.all([this.#host.fs.stat(this.#temp), this.#host.fs.stat(file)]);
     return a.ino === b.ino && a.dev === b.dev;
+  }
+}
+
+async function writeAt(handle: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, at + done);
+    done += bytesWritten;
   }
 }
