@@ -61,7 +61,6 @@ const sink = {
 /** Each decipher object is garbage too, with native memory V8 does not see: counted generously. */
 const DECIPHER_GARBAGE_BYTES = 2048;
 
-
 /** A restore reads packs one after another; a few recent keys are all it needs. */
 const readKeys = new Map<string, KeyObject>();
 

@@ -12,8 +12,9 @@
  * between and opened again. A file that needs a descriptor while MAX_OPEN are open and busy waits
  * for one. Before, a range of small files (a thumbnail cache: a thousand files in 2 MiB) opened
  * them all at once, and every open scanned thousands of handles for one to close: 50,000 files
- * of 100 B–3 KB restored in 9.8 s with a peak of 417 MiB, now in 7.2–7.9 s with 345–365 MiB (most
- * of the rest is the plan of 50,000 files and garbage V8 collects late; restic: 97 MiB).
+ * of 100 B–3 KB restored in 9.8 s with a peak of 417 MiB, now in 7.2–7.9 s with 287–365 MiB, or
+ * 229–247 MiB with the launcher's GC setting (bin/coffer.js). Most of the rest is the plan of
+ * 50,000 files; restic needs 97 MiB.
  */
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { lstat, open, rename, rm, utimes } from 'node:fs/promises';
 import { fail } from '@coffer/core';
 import { dirname, join } from 'node:path';
 import type { TreeNode } from '../repo/tree.ts';
+import { writeFully } from './local-fs.ts';
 
 const MAX_OPEN = 64;
 
@@ -78,11 +80,7 @@ export class RestoreFiles {
     if (state.failure !== undefined || state.done) return;
     state.writing++;
     try {
-      const handle = await this.#handle(file, state);
-      for (let done = 0; done < bytes.length; ) {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-        done += bytesWritten;
-      }
+      await writeFully(await this.#handle(file, state), bytes, position);
       state.written += bytes.length;
     } catch (error) {
       this.fail(file, describe(error));

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fail } from '@coffer/core';
 import type { StagedObject } from '../repo/pack-upload.ts';
 import { errnoCode } from './local-errors.ts';
-import type { LocalFs } from './local-fs.ts';
+import { type LocalFs, writeFully } from './local-fs.ts';
 import { ALIGN, alignUp } from './shared-ring.ts';
 
 export interface StagingHost {
@@ -94,10 +94,10 @@ class StagedFile implements StagedObject {
       // A retried write lands on the same bytes.
       await this.#host.attempt(`write ${this.#what}`, async () => {
         try {
-          await writeAt(handle, source, at);
+          await writeFully(handle, source, at);
         } catch (error) {
           if (!direct || errnoCode(error) !== 'EINVAL') throw error;
-          await writeAt(await this.#refuseDirect(), bytes, at);
+          await writeFully(await this.#refuseDirect(), bytes, at);
         }
       });
     })();
@@ -180,12 +180,5 @@ class StagedFile implements StagedObject {
   async #sameFile(file: string): Promise<boolean> {
     const [a, b] = await Promise.all([this.#host.fs.stat(this.#temp), this.#host.fs.stat(file)]);
     return a.ino === b.ino && a.dev === b.dev;
-  }
-}
-
-async function writeAt(handle: FileHandle, bytes: Uint8Array, at: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, at + done);
-    done += bytesWritten;
   }
 }
