@@ -34,6 +34,8 @@ export type { Unreadable } from './backup-walk.ts';
 
 const PIECE_BYTES = 4 * 1024 * 1024;
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Files smaller than this are read by the small-file reader's thread (small-files.ts). */
+const SMALL_FILE_BYTES = 64 * 1024;
 
 export interface BackupProgress {
   readonly files: number;
@@ -101,7 +103,7 @@ export async function backup(repository: Repository, paths: readonly string[], o
     const progress = (): BackupProgress => ({ ...state.totals, addedBytes: repository.addedBytes - startAdded });
     state.unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const jobs = jobsOf(roots);
-    const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4 });
+    const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4, smallBytes: SMALL_FILE_BYTES });
     const idMac = pipeline.workers.size < 2 ? new IdMac(repository.keys.blobId) : undefined;
     const ctx: Context = { ...state, ring, pipeline, reader, idMac, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
     const finishing = new Finishing();

@@ -11,6 +11,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { type SharedRing, alignUp } from './shared-ring.ts';
+import { type SmallFileRead, SmallFileReader } from './small-files.ts';
 
 export interface FileToRead {
   readonly path: string;
@@ -25,7 +26,20 @@ export interface ReadAheadOptions {
   readonly aheadBytes: number;
   /** Reads in flight at most. */
   readonly reads: number;
+  /**
+   * Files smaller than this are read whole by the small-file reader's thread (small-files.ts),
+   * when at least SMALL_FILES_FOR_THREAD of them are to be read; 0 never.
+   */
+  readonly smallBytes?: number;
 }
+
+/** Small files it takes to start the small-file reader's thread (≈20 ms and a few MiB). */
+const SMALL_FILES_FOR_THREAD = 64;
+/** A batch for the small-file reader: this many files or bytes at most. */
+const BATCH_FILES = 64;
+const BATCH_BYTES = 512 * 1024;
+/** Files held open at once by reads planned ahead. */
+const OPEN_FILES = 8;
 
 /** Bytes of a file, in the ring at `offset`. */
 export interface Piece {
@@ -44,7 +58,9 @@ interface Read {
 }
 
 interface Planned {
-  readonly handle: Promise<FileHandle>;
+  readonly path: string;
+  /** Opened when planned; for a file the small-file reader reads, only if it proves to have grown. */
+  readonly handle: Promise<FileHandle> | undefined;
   /** The pieces planned from the walked size; the last asks one byte more, to notice growth. */
   readonly reads: Promise<Read>[];
   /** Every planned read is in `reads`. */
@@ -59,6 +75,13 @@ export class ReadAhead {
   readonly #waiters: (() => void)[] = [];
   /** The budget each region in use was counted with, by offset. */
   readonly #costs = new Map<number, number>();
+  readonly #small: SmallFileReader | undefined;
+  readonly #smallBytes: number;
+  /** Small files planned but not yet sent to the reader, with how to settle their reads. */
+  #batch: (SmallFileRead & { resolve(read: Read): void; reject(error: unknown): void })[] = [];
+  #batchBytes = 0;
+  /** Planned files with a handle open. */
+  #open = 0;
   #next = 0;
   #held = 0;
   #reading = 0;
@@ -68,7 +91,16 @@ export class ReadAhead {
     this.#ring = ring;
     this.#files = files;
     this.#options = options;
+    this.#smallBytes = Math.min(options.smallBytes ?? 0, options.pieceBytes);
+    let small = 0;
+    for (const file of files) if (file.size < this.#smallBytes) small++;
+    this.#small = small >= SMALL_FILES_FOR_THREAD ? new SmallFileReader(ring.buffer) : undefined;
     void this.#produce();
+  }
+
+  /** Whether small files are read on the small-file reader's thread. */
+  get usesSmallFileThread(): boolean {
+    return this.#small !== undefined;
   }
 
   /**
@@ -98,19 +130,24 @@ export class ReadAhead {
           failure ??= error;
           continue;
         }
-        if (ended || failure !== undefined || result.piece.bytes.length === 0) {
+        if (ended || failure !== undefined) {
+          this.release(result.piece);
+          continue;
+        }
+        ended = result.piece.bytes.length < result.asked;
+        if (result.piece.bytes.length === 0) {
           this.release(result.piece);
           continue;
         }
         position += result.piece.bytes.length;
-        ended = result.piece.bytes.length < result.asked;
         yield { ...result.piece, last: ended };
       }
       if (failure instanceof Error) throw failure;
       if (failure !== undefined) throw new Error('a read failed', { cause: failure });
       // The last planned read came back full: the file grew since it was walked. Read on.
       while (!ended) {
-        const piece = await this.#read(handle, position, this.#options.pieceBytes);
+        handle ??= await open(planned.path, 'r');
+        const piece = await this.#read(handle, position, this.#options.pieceBytes, Infinity);
         ended = piece.bytes.length < this.#options.pieceBytes;
         position += piece.bytes.length;
         if (piece.bytes.length > 0) yield { ...piece, last: ended };
@@ -127,7 +164,8 @@ export class ReadAhead {
           () => undefined,
         );
       }
-      await (handle ?? (await planned.handle.catch(() => undefined)))?.close().catch(() => undefined);
+      await (handle ?? (await planned.handle?.catch(() => undefined)))?.close().catch(() => undefined);
+      if (planned.handle) this.#open--;
       this.#signal();
     }
   }
@@ -148,19 +186,28 @@ export class ReadAhead {
       this.#planned.delete(index);
       planned.complete = true;
       for (const read of planned.reads) void read.then((r) => { this.release(r.piece); }, () => undefined);
-      await planned.handle.then((h) => h.close()).catch(() => undefined);
+      if (planned.handle) this.#open--;
+      await planned.handle?.then((h) => h.close()).catch(() => undefined);
     }
+    this.#sendBatch();
+    await this.#small?.close();
   }
 
   async #produce(): Promise<void> {
     const { pieceBytes, aheadBytes, reads } = this.#options;
     for (; this.#next < this.#files.length && !this.#closed; this.#next++) {
       const file = this.#files[this.#next] as FileToRead;
+      if (this.#small && file.size < this.#smallBytes) {
+        await this.#planSmall(this.#next, file);
+        continue;
+      }
+      this.#sendBatch();
       // Keep the number of open files bounded too: at most a few planned ahead.
-      await this.#until(() => this.#planned.size < 8 || this.#closed);
+      await this.#until(() => this.#open < OPEN_FILES || this.#closed);
       const handle = open(file.path, 'r');
       void handle.catch(() => undefined);
-      const planned: Planned = { handle, reads: [], complete: false };
+      this.#open++;
+      const planned: Planned = { path: file.path, handle, reads: [], complete: false };
       this.#planned.set(this.#next, planned);
       this.#signal();
       for (let position = 0; ; position += pieceBytes) {
@@ -172,7 +219,7 @@ export class ReadAhead {
         this.#held += cost;
         const read = handle
           .then(
-            (h) => this.#read(h, position, asked, cost),
+            (h) => this.#read(h, position, asked, file.size, cost),
             (error: unknown) => {
               this.#held -= cost;
               throw error;
@@ -191,10 +238,68 @@ export class ReadAhead {
       planned.complete = true;
       this.#signal();
     }
+    this.#sendBatch();
   }
 
-  /** One read into a region of the ring, counted in the budget until released (already, if `counted` is its cost). */
-  async #read(handle: FileHandle, position: number, length: number, counted?: number): Promise<Piece> {
+  /**
+   * Plans the read of a small file into the batch for the small-file reader (which reads one
+   * byte more than the walked size, as the reads above do, to notice growth). A batch goes once
+   * full, and before anything waits: its reads must not wait for what waits for them.
+   */
+  async #planSmall(index: number, file: FileToRead): Promise<void> {
+    const asked = file.size + 1;
+    const cost = alignUp(asked);
+    const affordable = (): boolean => this.#held + cost <= this.#options.aheadBytes || this.#held === 0 || this.#closed;
+    if (!affordable()) this.#sendBatch();
+    await this.#until(affordable);
+    if (this.#isClosed()) return;
+    let offset = this.#ring.tryAlloc(asked);
+    if (offset < 0) {
+      this.#sendBatch();
+      offset = await this.#ring.alloc(asked);
+      if (this.#isClosed()) {
+        this.#ring.free(offset);
+        return;
+      }
+    }
+    this.#held += cost;
+    this.#costs.set(offset, cost);
+    const read = new Promise<Read>((resolve, reject) => {
+      this.#batch.push({ path: file.path, offset, length: asked, expected: file.size, resolve, reject });
+    });
+    void read.catch(() => undefined);
+    this.#batchBytes += asked;
+    this.#planned.set(index, { path: file.path, handle: undefined, reads: [read], complete: true });
+    this.#signal();
+    if (this.#batch.length >= BATCH_FILES || this.#batchBytes >= BATCH_BYTES) this.#sendBatch();
+  }
+
+  #sendBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const reader = this.#small as SmallFileReader;
+    const settle = (results: readonly (number | Error)[]): void => {
+      for (const [i, file] of batch.entries()) {
+        const result = results[i];
+        if (typeof result === 'number') file.resolve({ piece: { offset: file.offset, bytes: this.#ring.view(file.offset, result) }, asked: file.length });
+        else {
+          this.release({ offset: file.offset, bytes: this.#ring.view(file.offset, 0) });
+          file.reject(result);
+        }
+      }
+    };
+    reader.read(batch).then(settle, (error: unknown) => {
+      settle(batch.map(() => (error instanceof Error ? error : new Error(String(error)))));
+    });
+  }
+
+  /**
+   * One read into a region of the ring, counted in the budget until released (already, if
+   * `counted` is its cost). `expected` is the file's walked size.
+   */
+  async #read(handle: FileHandle, position: number, length: number, expected: number, counted?: number): Promise<Piece> {
     const cost = counted ?? alignUp(length);
     if (counted === undefined) this.#held += cost;
     let offset;
@@ -210,8 +315,11 @@ export class ReadAhead {
     try {
       while (done < length) {
         const { bytesRead } = await handle.read(target, done, length - done, position + done);
-        if (bytesRead === 0) break;
         done += bytesRead;
+        // A short read of a regular file is its end: asking again only to be told 0 cost a
+        // second read, with its thread-pool round trip, for every small file. Only past the
+        // walked size, though: a file system that returns less (FUSE may) is asked again.
+        if (bytesRead === 0 || (done < length && position + done >= expected)) break;
       }
     } catch (error) {
       this.release({ offset, bytes: target });
