@@ -9,13 +9,16 @@ import * as fsPromises from 'node:fs/promises';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { describe, expect, test } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, test, vi } from 'vitest';
 import { BlobIndex } from '../src/repo/blob-index.ts';
 import { expandContentIds, expandContentList, saveContent, saveContentIds } from '../src/repo/content-list.ts';
 import { encodeEntries } from '../src/repo/entries.ts';
 import { Repository } from '../src/repo/repository.ts';
 import { backup } from '../src/node/backup.ts';
 import { openChunkStream } from '../src/node/chunk-stream.ts';
+import { IdMac } from '../src/node/id-mac.ts';
+import { PackPipeline } from '../src/node/pack-pipeline.ts';
 import type { LocalFs } from '../src/node/local-fs.ts';
 import { LocalStorage } from '../src/node/local-storage.ts';
 import { restoreSnapshot } from '../src/node/restore.ts';
@@ -313,6 +316,44 @@ describe('backup and restore paths', () => {
     expect(report.failures).toEqual([]);
     for (const name of ['big.bin', 'media/photo.jpg', 'media/forward.jpg', 'notes.txt', 'empty']) {
       expect(Buffer.compare(await readFile(join(dir.path, 'target', 'source', name)), await readFile(join(source, name))), name).toBe(0);
+    }
+  });
+});
+
+describe('store requests to the pack workers', () => {
+  test('those made in one task go as one message, and every blob comes back', async () => {
+    const repository = await Repository.init(new MemoryStorage(), first, { codec: zstdCodec(), params });
+    const ring = new SharedRing(4 * 1024 * 1024);
+    const pipeline = new PackPipeline(repository, ring, { workers: 1 });
+    const idMac = new IdMac(repository.keys.blobId);
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const blobs: { id: Uint8Array; bytes: Uint8Array }[] = [];
+      let freed = 0;
+      // 300 small files' blobs, as a batch from the small-file reader hands them on: all in one task.
+      for (let i = 0; i < 300; i++) {
+        const bytes = new Uint8Array(randomBytes(500 + i));
+        const at = await ring.alloc(bytes.length);
+        ring.view(at, bytes.length).set(bytes);
+        const spans = Uint32Array.of(at, bytes.length);
+        const id = idMac.ofSpans(ring.bytes, spans);
+        expect(repository.claimBlob('data', id, bytes.length)).toBe(true);
+        blobs.push({ id, bytes });
+        pipeline.store('data', spans, id, () => {
+          ring.free(at);
+          freed++;
+        });
+      }
+      await pipeline.flush();
+      await repository.flush();
+      const stores = sent.mock.calls.filter(([message]) => (message as { op?: string }).op === 'store');
+      // At most 256 requests or 1 MiB per message: two messages, not 300.
+      expect(stores.length).toBe(2);
+      expect(freed).toBe(300);
+      for (const { id, bytes } of blobs) expect(Buffer.compare(await repository.loadBlob('data', id), bytes)).toBe(0);
+    } finally {
+      sent.mockRestore();
+      await pipeline.close();
     }
   });
 });

@@ -56,6 +56,19 @@ interface Slots {
 
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
+/** Store requests gathered into one message (see store()). */
+interface StoreBatch {
+  readonly type: number;
+  readonly spans: Uint32Array[];
+  readonly ids: Uint8Array[];
+  cost: number;
+  readonly waiters: { resolve(): void; reject(error: unknown): void }[];
+}
+
+/** A store batch goes once it holds this many bytes or requests, else at the end of the task that began it. */
+const STORE_BATCH_BYTES = 1024 * 1024;
+const STORE_BATCH_REQUESTS = 256;
+
 export class PackWorkers {
   readonly #workers: Worker[] = [];
   readonly #slots: Slots[] = [];
@@ -63,6 +76,7 @@ export class PackWorkers {
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending>();
   #events: PackEvents | undefined;
+  #stores: StoreBatch | undefined;
   #seq = 0;
   #broken: Error | undefined;
 
@@ -103,15 +117,36 @@ export class PackWorkers {
     return reply.ids;
   }
 
-  /** Seals blobs lying in the ring into a worker's pack; resolves once the worker is done reading them. */
-  async store(type: number, spans: Uint32Array, ids: Uint8Array): Promise<void> {
-    let cost = 0;
-    for (let i = 1; i < spans.length; i += 2) cost += spans[i] ?? 0;
-    await this.#send(this.#leastLoaded(), { op: 'store', type, spans, ids }, cost);
+  /**
+   * Seals blobs lying in the ring into a worker's pack; resolves once the worker is done reading
+   * them. Requests made in one task go as one message (up to a batch's size): a file of a few KB
+   * is one request, and a message each way per file cost ≈25 µs of the main thread's time —
+   * 1.2 s of a backup of 50,000 such files.
+   */
+  store(type: number, spans: Uint32Array, ids: Uint8Array): Promise<void> {
+    if (this.#stores?.type !== type) this.#sendStores();
+    let batch = this.#stores;
+    if (!batch) {
+      batch = { type, spans: [], ids: [], cost: 0, waiters: [] };
+      this.#stores = batch;
+      const started = batch;
+      setImmediate(() => {
+        if (this.#stores === started) this.#sendStores();
+      });
+    }
+    for (let i = 1; i < spans.length; i += 2) batch.cost += spans[i] ?? 0;
+    batch.spans.push(spans);
+    batch.ids.push(ids);
+    const stored = new Promise<void>((resolve, reject) => {
+      batch.waiters.push({ resolve, reject });
+    });
+    if (batch.cost >= STORE_BATCH_BYTES || batch.spans.length >= STORE_BATCH_REQUESTS) this.#sendStores();
+    return stored;
   }
 
   /** Finishes every worker's open pack; resolves after their last segments and 'packed' arrived. */
   async flush(): Promise<void> {
+    this.#sendStores();
     await Promise.all(this.#workers.map((_, i) => this.#send(i, { op: 'flush' }, 0)));
   }
 
@@ -133,6 +168,22 @@ export class PackWorkers {
 
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
+  }
+
+  #sendStores(): void {
+    const batch = this.#stores;
+    if (!batch) return;
+    this.#stores = undefined;
+    const spans = batch.spans.length === 1 ? (batch.spans[0] as Uint32Array) : concat(Uint32Array, batch.spans);
+    const ids = batch.ids.length === 1 ? (batch.ids[0] as Uint8Array) : concat(Uint8Array, batch.ids);
+    this.#send(this.#leastLoaded(), { op: 'store', type: batch.type, spans, ids }, batch.cost).then(
+      () => {
+        for (const waiter of batch.waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        for (const waiter of batch.waiters) waiter.reject(error);
+      },
+    );
   }
 
   #leastLoaded(): number {
@@ -183,4 +234,16 @@ export class PackWorkers {
       pending.reject(error);
     }
   }
+}
+
+function concat<T extends Uint8Array | Uint32Array>(Kind: new (length: number) => T, parts: readonly T[]): T {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Kind(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
