@@ -1,13 +1,13 @@
 /**
  * The walk's lstat (backup-walk.ts statAll): synchronous while calls are fast, concurrent once
- * one is slow. Both ways must see the same thing, failures included, in the same places.
+ * they are slow on average. Both ways must see the same thing, failures included, in the same places.
  */
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statAll, statMode } from '../src/node/backup-walk.ts';
+import { judge, statAll, statMode } from '../src/node/backup-walk.ts';
 
 function summary(entry: BigIntStats | Error): unknown {
   if (entry instanceof Error) return { error: (entry as NodeJS.ErrnoException).code };
@@ -48,14 +48,27 @@ describe('the walk looks at entries', () => {
     expect((sync[12] as { link: boolean }).link).toBe(true);
   });
 
-  it('concurrently for the rest of the walk after one slow call', async () => {
+  it('concurrently for the rest of the walk once calls are slow on average', async () => {
     const concurrent = (await statAll(paths)).map(summary);
-    // Every call counts as slow: the first is synchronous, the rest are not.
+    // Every call counts as slow: the first eight (the fewest the average is judged on) are synchronous, the rest are not.
     const mode = statMode(-1);
     const switched = (await statAll(paths, mode)).map(summary);
     expect(mode.sync).toBe(false);
     expect(switched).toEqual(concurrent);
     // The mode is shared by the whole walk: the next directory starts concurrent.
     expect((await statAll(paths.slice(0, 3), mode)).map(summary)).toEqual(concurrent.slice(0, 3));
+  });
+
+  it('judges by the recent average without the slowest call: one stall does not switch', () => {
+    const mode = statMode(0.5);
+    for (let i = 0; i < 40; i++) judge(mode, 0.01);
+    judge(mode, 80);
+    for (let i = 0; i < 40; i++) judge(mode, 0.01);
+    expect(mode.sync).toBe(true);
+    // A network file system: every call takes a millisecond or more.
+    for (let i = 0; i < 7; i++) judge(mode, 1.5);
+    expect(mode.sync).toBe(true);
+    for (let i = 0; i < 10; i++) judge(mode, 1.5);
+    expect(mode.sync).toBe(false);
   });
 });

@@ -13,6 +13,7 @@
  *   with the write-ahead log's committed pages folded in, so it deduplicates against earlier
  *   copies page by page.
  */
+import type { BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { DatabaseSync, backup } from 'node:sqlite';
 import type { SqliteLayout } from '../chunker/sqlite.ts';
@@ -30,9 +31,17 @@ export interface ListedFile {
  */
 export async function changedWhileRead(file: ListedFile, sqlite: SqliteLayout | undefined): Promise<string | undefined> {
   const now = await lstat(file.path, { bigint: true }).catch(() => undefined);
+  return changeWarning(file, sqlite, now, await journalBytes(file, sqlite));
+}
+
+/**
+ * The same, from an lstat of the file taken after it was read (undefined if that failed) and the
+ * size of its rollback journal (journalBytes): a backup of many files takes those lstats in
+ * bulk, as the walk takes its own (backup-walk.ts, statAll).
+ */
+export function changeWarning(file: ListedFile, sqlite: SqliteLayout | undefined, now: BigIntStats | undefined, journal: number): string | undefined {
   const changed = now === undefined || Number(now.size) !== file.size || String(now.mtimeNs) !== file.mtime;
-  const journal = sqlite?.kind === 'database' ? await lstat(`${file.path}-journal`).catch(() => undefined) : undefined;
-  const writing = journal !== undefined && journal.size > 0;
+  const writing = journal > 0;
   if (!changed && !writing) return undefined;
   if (sqlite === undefined) return 'changed while it was being backed up: the snapshot holds the bytes as read, possibly a mix of old and new';
   const why = writing ? 'a write transaction was in progress (its rollback journal is not empty)' : 'it changed while it was being backed up';
@@ -41,6 +50,13 @@ export async function changedWhileRead(file: ListedFile, sqlite: SqliteLayout | 
     '(pages from before and after one transaction). Close the app that writes it, or back up a copy made with SQLite\'s backup API ' +
     '(sqlite3 DB ".backup COPY", or copyLiveDatabase in @coffer/engine/node), then run backup again'
   );
+}
+
+/** The size of a database's rollback journal (0 if it has none, or if the file is no database). */
+export async function journalBytes(file: ListedFile, sqlite: SqliteLayout | undefined): Promise<number> {
+  if (sqlite?.kind !== 'database') return 0;
+  const journal = await lstat(`${file.path}-journal`).catch(() => undefined);
+  return journal?.size ?? 0;
 }
 
 /** Pages per backup step: all of them, so the copy is made under one read transaction and never restarts. */
