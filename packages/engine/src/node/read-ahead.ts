@@ -69,7 +69,8 @@ interface Planned {
 
 export class ReadAhead {
   readonly #ring: SharedRing;
-  readonly #files: readonly FileToRead[];
+  /** Its own copy: each is let go once planned, so that it can be freed with its directory (backup-trees.ts). */
+  readonly #files: (FileToRead | undefined)[];
   readonly #options: ReadAheadOptions;
   readonly #planned = new Map<number, Planned>();
   readonly #waiters: (() => void)[] = [];
@@ -89,7 +90,7 @@ export class ReadAhead {
 
   constructor(ring: SharedRing, files: readonly FileToRead[], options: ReadAheadOptions) {
     this.#ring = ring;
-    this.#files = files;
+    this.#files = [...files];
     this.#options = options;
     this.#smallBytes = Math.min(options.smallBytes ?? 0, options.pieceBytes);
     let small = 0;
@@ -197,6 +198,7 @@ export class ReadAhead {
     const { pieceBytes, aheadBytes, reads } = this.#options;
     for (; this.#next < this.#files.length && !this.#closed; this.#next++) {
       const file = this.#files[this.#next] as FileToRead;
+      this.#files[this.#next] = undefined;
       if (this.#small && file.size < this.#smallBytes) {
         await this.#planSmall(this.#next, file);
         continue;
