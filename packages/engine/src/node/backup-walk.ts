@@ -23,16 +23,10 @@ export interface FileJob {
   node?: TreeNode;
 }
 
-export interface DirEntry {
-  readonly kind: 'dir';
-  readonly name: string;
-  readonly mode: number;
-  readonly mtime: string;
-  /** Emptied once the directory's tree is saved (backup-trees.ts). */
-  entries: PlannedEntry[];
-}
-
-export type PlannedEntry = { readonly kind: 'node'; readonly node: TreeNode } | { readonly kind: 'file'; readonly job: FileJob } | DirEntry;
+export type PlannedEntry =
+  | { readonly kind: 'node'; readonly node: TreeNode }
+  | { readonly kind: 'file'; readonly job: FileJob }
+  | { readonly kind: 'dir'; readonly name: string; readonly mode: number; readonly mtime: string; readonly entries: readonly PlannedEntry[] };
 
 export interface Unreadable {
   readonly path: string;

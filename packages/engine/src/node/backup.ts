@@ -1,34 +1,34 @@
 /**
  * Backs up files and directories into a repository as one snapshot.
  *
- * Two passes. The walk (backup-walk.ts) compares every file with the parent snapshot: an
+ * Three passes. The walk (backup-walk.ts) compares every file with the parent snapshot: an
  * unchanged one (same size, mtime and mode) keeps its content list without being read. Then the
- * files to read are read ahead of need (read-ahead.ts; small files on a thread of their own,
- * small-files.ts) and cut by the chunker on the main thread; the chunks are MACed, and those the
- * repository lacks go to the pack workers to be compressed, sealed and packed while each pack is
- * written as it grows (file-chunks.ts, pack-pipeline.ts). Each directory's tree is saved as soon
- * as everything below it is (backup-trees.ts), and, once every pack and index file is durable,
- * the snapshot. Memory stays flat whatever the data size: file pieces live in one ring of shared
- * memory (read ahead up to a budget, read in place by the workers), pack bytes in a few segment
- * slots per worker, and what a directory's files needed is freed with the directory.
+ * files to read are read ahead of need (read-ahead.ts) and cut by the chunker on the main thread;
+ * the chunks are MACed, and those the repository lacks go to the pack workers to be compressed,
+ * sealed and packed while each pack is written as it grows (file-chunks.ts, pack-pipeline.ts).
+ * Last,
+ * the directory trees are saved bottom-up and, once every pack and index file is durable, the
+ * snapshot. Memory stays flat whatever the data size: file pieces live in one ring of shared
+ * memory (read ahead up to a budget, read in place by the workers), pack bytes in a few
+ * segment slots per worker.
  */
 import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { lstat } from 'node:fs/promises';
-import { fail } from '@coffer/core';
+import { fail, toHex } from '@coffer/core';
 import type { Repository } from '../repo/repository.ts';
 import type { StoredSnapshot } from '../repo/snapshot.ts';
 import { saveContentIds } from '../repo/content-list.ts';
-import type { TreeNode } from '../repo/tree.ts';
-import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, jobsOf, loadTree, statMode, walk } from './backup-walk.ts';
-import { BackupTrees, saveTree } from './backup-trees.ts';
+import { type Tree, type TreeNode, encodeTree } from '../repo/tree.ts';
+import { type FileJob, type PlannedEntry, type Unreadable, type WalkState, describe, isFileSystemError, jobsOf, loadTree, statAll, statMode, walk } from './backup-walk.ts';
 import { type ChunkStream, openChunkStream } from './chunk-stream.ts';
 import { PackPipeline } from './pack-pipeline.ts';
 import { FileChunks } from './file-chunks.ts';
 import { IdMac } from './id-mac.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { SharedRing } from './shared-ring.ts';
-import { SNIFF_BYTES, detectSqlite } from '../chunker/sqlite.ts';
+import { changeWarning, journalBytes } from './sqlite-live.ts';
+import { SNIFF_BYTES, type SqliteLayout, detectSqlite } from '../chunker/sqlite.ts';
 
 export type { Unreadable } from './backup-walk.ts';
 
@@ -71,7 +71,8 @@ interface Context extends WalkState {
   /** The blob-id key when the main thread MACs the chunks itself: with one worker, it is the other core. */
   readonly idMac: IdMac | undefined;
   readonly warnings: Unreadable[];
-  readonly trees: BackupTrees;
+  /** Files read, to look at again once all are: did any change meanwhile (sqlite-live.ts)? */
+  readonly checks: { readonly job: FileJob; readonly layout: SqliteLayout | undefined }[];
   readonly report: () => void;
 }
 
@@ -101,29 +102,25 @@ export async function backup(repository: Repository, paths: readonly string[], o
     }
     const progress = (): BackupProgress => ({ ...state.totals, addedBytes: repository.addedBytes - startAdded });
     state.unreadable.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    // Taken out as read, so that a file's job is freed with its directory (backup-trees.ts).
-    const jobs: (FileJob | undefined)[] = jobsOf(roots);
-    const reader = new ReadAhead(ring, jobs as readonly FileJob[], { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4, smallBytes: SMALL_FILE_BYTES });
+    const jobs = jobsOf(roots);
+    const reader = new ReadAhead(ring, jobs, { pieceBytes: PIECE_BYTES, aheadBytes: READ_AHEAD_BYTES, reads: 4, smallBytes: SMALL_FILE_BYTES });
     const idMac = pipeline.workers.size < 2 ? new IdMac(repository.keys.blobId) : undefined;
-    const warnings: Unreadable[] = [];
-    const trees = new BackupTrees(repository, roots, state.stat, warnings);
-    const ctx: Context = { ...state, ring, pipeline, reader, idMac, warnings, trees, report: () => options.onProgress?.(progress()) };
+    const ctx: Context = { ...state, ring, pipeline, reader, idMac, warnings: [], checks: [], report: () => options.onProgress?.(progress()) };
     const finishing = new Finishing();
-    let rootNodes: TreeNode[];
     try {
-      for (let i = 0; i < jobs.length; i++) {
-        const job = jobs[i] as FileJob;
-        jobs[i] = undefined;
-        await finishing.add(await backupFile(ctx, i, job));
-      }
+      for (const [i, job] of jobs.entries()) await finishing.add(await backupFile(ctx, i, job));
       await finishing.all();
-      rootNodes = await trees.roots();
     } finally {
       await finishing.settle();
-      await trees.settle();
       await reader.close();
     }
     await pipeline.flush();
+    await checkUnchanged(ctx);
+    const rootNodes: TreeNode[] = [];
+    for (const planned of roots) {
+      const node = await saveEntry(repository, planned);
+      if (node) rootNodes.push(node);
+    }
     const rootId = await saveTree(repository, { nodes: rootNodes });
     await repository.flush();
     ctx.report();
@@ -136,8 +133,7 @@ export async function backup(repository: Repository, paths: readonly string[], o
       tree: rootId,
       summary: { files: totals.files, dirs: state.dirs, bytes: totals.bytes, addedBytes: totals.addedBytes, addedBlobs: repository.addedBlobs },
     });
-    warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { snapshot, unreadable: state.unreadable, warnings, progress: totals };
+    return { snapshot, unreadable: state.unreadable, warnings: ctx.warnings, progress: totals };
   } finally {
     await pipeline.close();
   }
@@ -173,21 +169,41 @@ async function backupFile(ctx: Context, index: number, job: FileJob): Promise<{ 
     chunks.ids().catch(() => undefined);
     if (!isFileSystemError(error)) throw error;
     ctx.unreadable.push({ path: job.path, message: describe(error) });
-    ctx.trees.fileDone(job, false);
     return undefined;
   }
+  // Checked once every file is read (in backup()): stat calls here would compete with the read-ahead.
+  ctx.checks.push({ job, layout: chunker.sqlite });
   // Wrapped: an async function's promise would otherwise wait for this one too.
   const rest = (async () => {
     const ids = await chunks.ids();
     // The size is what was read: a file that changed while being read is recorded as it was read.
     job.node = { name: job.name, type: 'file', mode: job.mode, mtime: job.mtime, size, ...(await saveContentIds(ctx.repository, ids)) };
-    // Looked at again (did it change while read?) once its directory is done: stat calls here
-    // would compete with the read-ahead.
-    ctx.trees.fileDone(job, true, chunker.sqlite);
     ctx.totals.files++;
     ctx.report();
   })();
   return { rest };
+}
+
+/** lstat calls per statAll in checkUnchanged: their results are held until looked at. */
+const CHECK_BATCH = 1024;
+
+/**
+ * Warns of every file read that changed meanwhile (sqlite-live.ts). The lstat calls go as the
+ * walk's do (statAll): synchronously while they are fast, which they are once a file was just
+ * read. One asynchronous lstat per file cost ≈25 µs of main-thread time in thread-pool
+ * hand-offs, ≈1.2 s for 50,000 small files.
+ */
+async function checkUnchanged(ctx: Context): Promise<void> {
+  for (let from = 0; from < ctx.checks.length; from += CHECK_BATCH) {
+    const batch = ctx.checks.slice(from, from + CHECK_BATCH);
+    const infos = await statAll(batch.map(({ job }) => job.path), ctx.stat);
+    for (const [i, { job, layout }] of batch.entries()) {
+      const now = infos[i];
+      const journal = layout?.kind === 'database' ? await journalBytes(job, layout) : 0;
+      const message = changeWarning(job, layout, now instanceof Error ? undefined : now, journal);
+      if (message !== undefined) ctx.warnings.push({ path: job.path, message });
+    }
+  }
 }
 
 /** Files read but not yet recorded, a bounded number at a time; the first failure wins. */
@@ -238,4 +254,27 @@ class Finishing {
  */
 function isOneChunk(repository: Repository, bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes.length < repository.params.chunker.min && typeof detectSqlite(bytes.subarray(0, SNIFF_BYTES)) === 'string';
+}
+
+/** Saves the trees of a planned entry bottom-up; returns its node (undefined for a file that proved unreadable). */
+async function saveEntry(repository: Repository, planned: PlannedEntry): Promise<TreeNode | undefined> {
+  switch (planned.kind) {
+    case 'node':
+      return planned.node;
+    case 'file':
+      return planned.job.node;
+    case 'dir': {
+      const nodes: TreeNode[] = [];
+      for (const entry of planned.entries) {
+        const node = await saveEntry(repository, entry);
+        if (node) nodes.push(node);
+      }
+      return { name: planned.name, type: 'dir', mode: planned.mode, mtime: planned.mtime, subtree: await saveTree(repository, { nodes }) };
+    }
+  }
+}
+
+async function saveTree(repository: Repository, tree: Tree): Promise<string> {
+  const { id } = await repository.saveBlob('tree', encodeTree(tree));
+  return toHex(id);
 }

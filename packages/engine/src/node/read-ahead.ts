@@ -69,8 +69,7 @@ interface Planned {
 
 export class ReadAhead {
   readonly #ring: SharedRing;
-  /** Its own copy: each is let go once planned, so that it can be freed with its directory (backup-trees.ts). */
-  readonly #files: (FileToRead | undefined)[];
+  readonly #files: readonly FileToRead[];
   readonly #options: ReadAheadOptions;
   readonly #planned = new Map<number, Planned>();
   readonly #waiters: (() => void)[] = [];
@@ -90,7 +89,7 @@ export class ReadAhead {
 
   constructor(ring: SharedRing, files: readonly FileToRead[], options: ReadAheadOptions) {
     this.#ring = ring;
-    this.#files = [...files];
+    this.#files = files;
     this.#options = options;
     this.#smallBytes = Math.min(options.smallBytes ?? 0, options.pieceBytes);
     let small = 0;
@@ -198,7 +197,6 @@ export class ReadAhead {
     const { pieceBytes, aheadBytes, reads } = this.#options;
     for (; this.#next < this.#files.length && !this.#closed; this.#next++) {
       const file = this.#files[this.#next] as FileToRead;
-      this.#files[this.#next] = undefined;
       if (this.#small && file.size < this.#smallBytes) {
         await this.#planSmall(this.#next, file);
         continue;
