@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { joinBytes } from '@coffer/core';
 import type { FromPackWorker, OpenFailure, PackWorkerInit, ToPackWorker } from './pack-protocol.ts';
 import { sharedMemory } from './shared-ring.ts';
 
@@ -59,7 +60,8 @@ type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 /** Store requests gathered into one message (see store()). */
 interface StoreBatch {
   readonly type: number;
-  readonly spans: Uint32Array[];
+  /** (offset, length) pairs of every request, in order. */
+  readonly spans: number[];
   readonly ids: Uint8Array[];
   cost: number;
   readonly waiters: { resolve(): void; reject(error: unknown): void }[];
@@ -134,13 +136,15 @@ export class PackWorkers {
         if (this.#stores === started) this.#sendStores();
       });
     }
-    for (let i = 1; i < spans.length; i += 2) batch.cost += spans[i] ?? 0;
-    batch.spans.push(spans);
+    for (let i = 0; i < spans.length; i += 2) {
+      batch.spans.push(spans[i] ?? 0, spans[i + 1] ?? 0);
+      batch.cost += spans[i + 1] ?? 0;
+    }
     batch.ids.push(ids);
     const stored = new Promise<void>((resolve, reject) => {
       batch.waiters.push({ resolve, reject });
     });
-    if (batch.cost >= STORE_BATCH_BYTES || batch.spans.length >= STORE_BATCH_REQUESTS) this.#sendStores();
+    if (batch.cost >= STORE_BATCH_BYTES || batch.ids.length >= STORE_BATCH_REQUESTS) this.#sendStores();
     return stored;
   }
 
@@ -174,8 +178,8 @@ export class PackWorkers {
     const batch = this.#stores;
     if (!batch) return;
     this.#stores = undefined;
-    const spans = batch.spans.length === 1 ? (batch.spans[0] as Uint32Array) : concat(Uint32Array, batch.spans);
-    const ids = batch.ids.length === 1 ? (batch.ids[0] as Uint8Array) : concat(Uint8Array, batch.ids);
+    const spans = Uint32Array.from(batch.spans);
+    const ids = batch.ids.length === 1 ? (batch.ids[0] as Uint8Array) : joinBytes(batch.ids);
     this.#send(this.#leastLoaded(), { op: 'store', type: batch.type, spans, ids }, batch.cost).then(
       () => {
         for (const waiter of batch.waiters) waiter.resolve();
@@ -234,16 +238,4 @@ export class PackWorkers {
       pending.reject(error);
     }
   }
-}
-
-function concat<T extends Uint8Array | Uint32Array>(Kind: new (length: number) => T, parts: readonly T[]): T {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Kind(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
