@@ -3,7 +3,7 @@
  * write transaction open, is reported; a consistent copy through SQLite's backup API holds every
  * committed row — the write-ahead log's too — and shares its pages with the database file.
  */
-import { mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -37,6 +37,11 @@ describe('a database in use', () => {
     await utimes(path, new Date(), new Date(Date.now() + 5000));
     expect(await changedWhileRead(before, DATABASE)).toMatch(/SQLite database in use: it changed while it was being backed up/);
     expect(await changedWhileRead(before, undefined)).toMatch(/^changed while it was being backed up/);
+    // An lstat the caller took in bulk (backup.ts) decides instead of a new one; a failed one counts as changed.
+    const taken = await lstat(path, { bigint: true });
+    expect(await changedWhileRead({ ...before, ...(await listed(path)) }, DATABASE, taken)).toBeUndefined();
+    expect(await changedWhileRead({ ...before, ...(await listed(path)) }, DATABASE, Object.assign(new Error('gone'), { code: 'ENOENT' }))).toMatch(/it changed while it was being backed up/);
+    expect(await changedWhileRead(before, DATABASE, taken)).toMatch(/it changed while it was being backed up/);
     db.close();
   });
 

@@ -27,7 +27,7 @@ import { FileChunks } from './file-chunks.ts';
 import { IdMac } from './id-mac.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { SharedRing } from './shared-ring.ts';
-import { changeWarning, journalBytes } from './sqlite-live.ts';
+import { changedWhileRead } from './sqlite-live.ts';
 import { SNIFF_BYTES, type SqliteLayout, detectSqlite } from '../chunker/sqlite.ts';
 
 export type { Unreadable } from './backup-walk.ts';
@@ -190,17 +190,15 @@ const CHECK_BATCH = 1024;
 /**
  * Warns of every file read that changed meanwhile (sqlite-live.ts). The lstat calls go as the
  * walk's do (statAll): synchronously while they are fast, which they are once a file was just
- * read. One asynchronous lstat per file cost ≈25 µs of main-thread time in thread-pool
- * hand-offs, ≈1.2 s for 50,000 small files.
+ * read. With one asynchronous lstat per file (thread-pool hand-offs and a promise each), the
+ * check of 50,000 small files took ≈0.9 s; this way ≈0.25 s (phase marks, cold cache).
  */
 async function checkUnchanged(ctx: Context): Promise<void> {
   for (let from = 0; from < ctx.checks.length; from += CHECK_BATCH) {
     const batch = ctx.checks.slice(from, from + CHECK_BATCH);
     const infos = await statAll(batch.map(({ job }) => job.path), ctx.stat);
     for (const [i, { job, layout }] of batch.entries()) {
-      const now = infos[i];
-      const journal = layout?.kind === 'database' ? await journalBytes(job, layout) : 0;
-      const message = changeWarning(job, layout, now instanceof Error ? undefined : now, journal);
+      const message = await changedWhileRead(job, layout, infos[i]);
       if (message !== undefined) ctx.warnings.push({ path: job.path, message });
     }
   }

@@ -276,10 +276,10 @@ export class ReadAhead {
 
   #sendBatch(): void {
     const batch = this.#batch;
-    if (batch.length === 0) return;
+    const reader = this.#small;
+    if (batch.length === 0 || !reader) return;
     this.#batch = [];
     this.#batchBytes = 0;
-    const reader = this.#small as SmallFileReader;
     const settle = (results: readonly (number | Error)[]): void => {
       for (const [i, file] of batch.entries()) {
         const result = results[i];

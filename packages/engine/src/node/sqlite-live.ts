@@ -28,20 +28,14 @@ export interface ListedFile {
 /**
  * A warning for a file that changed while it was being backed up, or undefined. `sqlite` is the
  * layout the chunker recognised (undefined for other files), which makes the warning specific.
+ * `now` is an lstat of the file taken after it was read, if the caller has one (an Error if it
+ * failed): a backup takes those in bulk, as the walk takes its own (backup-walk.ts, statAll).
  */
-export async function changedWhileRead(file: ListedFile, sqlite: SqliteLayout | undefined): Promise<string | undefined> {
-  const now = await lstat(file.path, { bigint: true }).catch(() => undefined);
-  return changeWarning(file, sqlite, now, await journalBytes(file, sqlite));
-}
-
-/**
- * The same, from an lstat of the file taken after it was read (undefined if that failed) and the
- * size of its rollback journal (journalBytes): a backup of many files takes those lstats in
- * bulk, as the walk takes its own (backup-walk.ts, statAll).
- */
-export function changeWarning(file: ListedFile, sqlite: SqliteLayout | undefined, now: BigIntStats | undefined, journal: number): string | undefined {
-  const changed = now === undefined || Number(now.size) !== file.size || String(now.mtimeNs) !== file.mtime;
-  const writing = journal > 0;
+export async function changedWhileRead(file: ListedFile, sqlite: SqliteLayout | undefined, now?: BigIntStats | Error): Promise<string | undefined> {
+  const after = now ?? (await lstat(file.path, { bigint: true }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+  const changed = after instanceof Error || Number(after.size) !== file.size || String(after.mtimeNs) !== file.mtime;
+  const journal = sqlite?.kind === 'database' ? await lstat(`${file.path}-journal`).catch(() => undefined) : undefined;
+  const writing = journal !== undefined && journal.size > 0;
   if (!changed && !writing) return undefined;
   if (sqlite === undefined) return 'changed while it was being backed up: the snapshot holds the bytes as read, possibly a mix of old and new';
   const why = writing ? 'a write transaction was in progress (its rollback journal is not empty)' : 'it changed while it was being backed up';
@@ -50,13 +44,6 @@ export function changeWarning(file: ListedFile, sqlite: SqliteLayout | undefined
     '(pages from before and after one transaction). Close the app that writes it, or back up a copy made with SQLite\'s backup API ' +
     '(sqlite3 DB ".backup COPY", or copyLiveDatabase in @coffer/engine/node), then run backup again'
   );
-}
-
-/** The size of a database's rollback journal (0 if it has none, or if the file is no database). */
-export async function journalBytes(file: ListedFile, sqlite: SqliteLayout | undefined): Promise<number> {
-  if (sqlite?.kind !== 'database') return 0;
-  const journal = await lstat(`${file.path}-journal`).catch(() => undefined);
-  return journal?.size ?? 0;
 }
 
 /** Pages per backup step: all of them, so the copy is made under one read transaction and never restarts. */
